@@ -1,0 +1,271 @@
+"""Decode anything audio-like into 16 kHz mono float32.
+
+Every backend works on the same waveform: a 1-D ``numpy.float32`` array at
+:data:`SAMPLE_RATE`. :func:`load_audio` produces it from
+
+- a path (``str`` or ``os.PathLike``) to any file libsndfile reads
+  (WAV, FLAC, OGG/Vorbis/Opus, MP3, AIFF, ...);
+- a binary file object, or ``bytes`` holding such a file;
+- a ``numpy.ndarray`` or ``torch.Tensor`` of shape ``(time,)`` or
+  ``(channel, time)``, at ``sample_rate`` (16 kHz unless given);
+- a pyannote.audio ``AudioFile`` mapping: ``{"audio": path_or_file}`` or
+  ``{"waveform": (channel, time), "sample_rate": int}``, with an optional
+  ``"channel"`` (0-based) that selects one channel instead of the downmix.
+
+Channels are averaged and the rate is converted with soxr. Files are decoded
+block by block, so the peak memory is the 16 kHz result plus one block,
+whatever the channel count or rate of the source. Any failure raises an
+:class:`~audar_plugins.errors.AudioError`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any, BinaryIO, Union
+
+import numpy as np
+
+from .errors import (
+    AudioDecodeError,
+    AudioNotFoundError,
+    EmptyAudioError,
+    InvalidAudioError,
+    UnsupportedAudioTypeError,
+)
+
+__all__ = ["SAMPLE_RATE", "AudioInput", "load_audio", "validate_sample_rate"]
+
+SAMPLE_RATE = 16_000
+"""The rate every backend works at, in Hz."""
+
+MIN_SAMPLE_RATE = 4_000
+MAX_SAMPLE_RATE = 768_000
+_BLOCK_SECONDS = 10.0
+
+AudioInput = Union[str, os.PathLike, BinaryIO, bytes, np.ndarray, Mapping[str, Any], Any]
+"""What :func:`load_audio` accepts (``Any`` stands for ``torch.Tensor``)."""
+
+
+def validate_sample_rate(sample_rate: Any, what: str = "sample_rate") -> int:
+    """Return ``sample_rate`` as an int, or raise :class:`InvalidAudioError`."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float, np.integer, np.floating)):
+        raise InvalidAudioError(f"{what} must be a number of Hz, got {sample_rate!r}")
+    if not math.isfinite(sample_rate) or sample_rate != int(sample_rate):
+        raise InvalidAudioError(f"{what} must be a whole number of Hz, got {sample_rate!r}")
+    rate = int(sample_rate)
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise InvalidAudioError(
+            f"{what}={rate} Hz is outside the supported range "
+            f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz"
+        )
+    return rate
+
+
+def load_audio(source: AudioInput, sample_rate: int | None = None) -> np.ndarray:
+    """Decode ``source`` to a 1-D float32 waveform at 16 kHz.
+
+    Parameters
+    ----------
+    source
+        See the module docstring for the accepted forms.
+    sample_rate
+        Rate of an array or tensor ``source``, in Hz (default 16000). Files and
+        pyannote ``waveform`` mappings carry their own rate; giving one that
+        disagrees with theirs is an error.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_samples,)``, dtype float32, at :data:`SAMPLE_RATE`.
+
+    Raises
+    ------
+    AudioError
+        One of its subclasses, naming what is wrong with the input.
+    """
+    if isinstance(source, Mapping):
+        return _load_mapping(source, sample_rate)
+    if isinstance(source, (str, os.PathLike)):
+        return _load_file(_existing_path(source), sample_rate, channel=None)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _load_file(io.BytesIO(bytes(source)), sample_rate, channel=None)
+    if hasattr(source, "read"):
+        return _load_file(_seekable(source), sample_rate, channel=None)
+    if isinstance(source, np.ndarray) or _is_torch_tensor(source):
+        return _load_array(source, SAMPLE_RATE if sample_rate is None else sample_rate, channel=None)
+    raise UnsupportedAudioTypeError(
+        f"cannot read audio from a {type(source).__name__}; pass a path, a binary file object, "
+        "bytes, a numpy array or torch tensor, or a pyannote AudioFile mapping"
+    )
+
+
+def _load_mapping(source: Mapping[str, Any], sample_rate: int | None) -> np.ndarray:
+    channel = source.get("channel")
+    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or channel < 0):
+        raise InvalidAudioError(f"'channel' must be a non-negative integer, got {channel!r}")
+    if "waveform" in source:
+        if "sample_rate" not in source:
+            raise InvalidAudioError("a mapping with 'waveform' must also give 'sample_rate'")
+        rate = validate_sample_rate(source["sample_rate"])
+        if sample_rate is not None and validate_sample_rate(sample_rate) != rate:
+            raise InvalidAudioError(f"sample_rate={sample_rate} disagrees with the mapping's {rate}")
+        waveform = source["waveform"]
+        if not (isinstance(waveform, np.ndarray) or _is_torch_tensor(waveform)):
+            raise UnsupportedAudioTypeError(
+                f"'waveform' must be a numpy array or torch tensor, got {type(waveform).__name__}"
+            )
+        if np.ndim(waveform) != 2:
+            raise InvalidAudioError(f"'waveform' must have shape (channel, time), got {tuple(np.shape(waveform))}")
+        return _load_array(waveform, rate, channel)
+    if "audio" in source:
+        audio = source["audio"]
+        if isinstance(audio, (str, os.PathLike)):
+            return _load_file(_existing_path(audio), sample_rate, channel)
+        if hasattr(audio, "read"):
+            return _load_file(_seekable(audio), sample_rate, channel)
+        raise UnsupportedAudioTypeError(
+            f"'audio' must be a path or a binary file object, got {type(audio).__name__}"
+        )
+    raise InvalidAudioError("an AudioFile mapping needs an 'audio' or a 'waveform' key")
+
+
+def _existing_path(path: str | os.PathLike) -> str:
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise AudioNotFoundError(f"no such audio file: {path!r}")
+    if os.path.isdir(path):
+        raise AudioDecodeError(f"{path!r} is a directory, not an audio file")
+    return path
+
+
+def _seekable(file: Any) -> BinaryIO:
+    """Return a seekable binary file object (libsndfile needs to seek)."""
+    try:
+        if file.seekable():
+            return file
+    except (AttributeError, OSError, ValueError):
+        pass
+    data = file.read()
+    if not isinstance(data, (bytes, bytearray)):
+        raise UnsupportedAudioTypeError("file objects must be opened in binary mode ('rb')")
+    return io.BytesIO(data)
+
+
+def _load_file(file: str | BinaryIO, sample_rate: int | None, channel: int | None) -> np.ndarray:
+    import soundfile as sf
+
+    name = file if isinstance(file, str) else getattr(file, "name", "<file object>")
+    try:
+        sound = sf.SoundFile(file)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as error:
+        raise AudioDecodeError(f"cannot decode {name!r} as audio: {error}") from error
+    with sound:
+        rate = validate_sample_rate(sound.samplerate, what=f"the sample rate of {name!r}")
+        if sample_rate is not None and validate_sample_rate(sample_rate) != rate:
+            raise InvalidAudioError(f"sample_rate={sample_rate} disagrees with the file's {rate} Hz")
+        if channel is not None and channel >= sound.channels:
+            raise InvalidAudioError(f"channel {channel} requested but {name!r} has {sound.channels}")
+        block = max(1, int(_BLOCK_SECONDS * rate))
+
+        def blocks() -> Iterator[np.ndarray]:
+            try:
+                while True:
+                    frames = sound.read(block, dtype="float32", always_2d=True)
+                    if not len(frames):
+                        return
+                    yield frames.T
+            except (sf.LibsndfileError, RuntimeError) as error:
+                raise AudioDecodeError(f"{name!r} is corrupt after {sound.tell() / rate:.2f} s: {error}") from error
+
+        expected = sound.frames if sound.frames > 0 else None
+        return _mono_16k(blocks(), rate, channel, name, expected)
+
+
+def _load_array(array: Any, rate: int, channel: int | None) -> np.ndarray:
+    rate = validate_sample_rate(rate)
+    if _is_torch_tensor(array):
+        array = array.detach().cpu().numpy()
+    if array.ndim == 1:
+        array = array[np.newaxis]
+    elif array.ndim != 2:
+        raise InvalidAudioError(f"audio arrays must be (time,) or (channel, time), got shape {array.shape}")
+    channels, samples = array.shape
+    if channels > samples and samples > 0:
+        raise InvalidAudioError(
+            f"audio array of shape {array.shape} has more channels than samples; arrays are "
+            "(channel, time): transpose a (time, channel) array first"
+        )
+    if channel is not None:
+        if channel >= channels:
+            raise InvalidAudioError(f"channel {channel} requested but the waveform has {channels}")
+    array = _as_float32(array)
+    block = int(_BLOCK_SECONDS * rate)
+    blocks = (array[:, start : start + block] for start in range(0, samples, block))
+    return _mono_16k(blocks, rate, channel, "the audio array", samples)
+
+
+def _as_float32(array: np.ndarray) -> np.ndarray:
+    kind = array.dtype.kind
+    if kind == "f":
+        return array.astype(np.float32, copy=False)
+    if kind in "iu":
+        bits = array.dtype.itemsize * 8
+        if kind == "u":
+            return ((array.astype(np.float64) - 2 ** (bits - 1)) / 2 ** (bits - 1)).astype(np.float32)
+        return (array.astype(np.float64) / 2 ** (bits - 1)).astype(np.float32)
+    raise UnsupportedAudioTypeError(f"audio samples must be numbers, got dtype {array.dtype}")
+
+
+def _mono_16k(
+    blocks: Iterator[np.ndarray], rate: int, channel: int | None, name: str, expected: int | None
+) -> np.ndarray:
+    """Downmix (or pick ``channel``), check for NaN/Inf and resample a stream of blocks."""
+    import soxr
+
+    resampler = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32")
+    output = _GrowingBuffer(None if expected is None else math.ceil(expected * SAMPLE_RATE / rate) + 64)
+    consumed = 0
+    for block in blocks:
+        mono = block[channel] if channel is not None else block.mean(axis=0, dtype=np.float32)
+        if not np.isfinite(mono).all():
+            first = consumed + int(np.argmin(np.isfinite(mono)))
+            raise InvalidAudioError(f"{name} has NaN or infinite samples (first at {first / rate:.3f} s)")
+        consumed += mono.shape[0]
+        output.append(mono if resampler is None else resampler.resample_chunk(mono))
+    if consumed == 0:
+        raise EmptyAudioError(f"{name} contains no samples")
+    if resampler is not None:
+        output.append(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+    if expected is not None and consumed < expected:
+        raise AudioDecodeError(f"{name} is truncated: {consumed} of {expected} samples decoded")
+    return output.array()
+
+
+class _GrowingBuffer:
+    """A float32 array filled piece by piece without keeping the pieces."""
+
+    def __init__(self, capacity: int | None) -> None:
+        self._data = np.empty(capacity or SAMPLE_RATE * 60, dtype=np.float32)
+        self._size = 0
+
+    def append(self, piece: np.ndarray) -> None:
+        end = self._size + piece.shape[0]
+        if end > self._data.shape[0]:
+            grown = np.empty(max(end, 2 * self._data.shape[0]), dtype=np.float32)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : end] = piece
+        self._size = end
+
+    def array(self) -> np.ndarray:
+        if self._size == self._data.shape[0]:
+            return self._data
+        return self._data[: self._size].copy() if self._size < self._data.shape[0] // 2 else self._data[: self._size]
+
+
+def _is_torch_tensor(value: Any) -> bool:
+    # Checked by type name so that torch is never imported here.
+    return type(value).__module__.startswith("torch") and hasattr(value, "detach")

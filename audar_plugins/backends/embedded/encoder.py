@@ -1,0 +1,123 @@
+"""The GE2E speaker encoder (Wan et al., 2018) on the weights the resemblyzer wheel carries.
+
+resemblyzer's own module imports librosa and webrtcvad and relies on
+deprecated SciPy paths, so its weights are loaded into this small module
+instead: a 3-layer LSTM (40 -> 256) over 40-band mel power spectra at 10 ms
+frames, a linear layer, ReLU and L2 normalisation. The mel front end is
+librosa's ``melspectrogram`` (n_fft 400, hop 160, Slaney mel scale and
+normalisation, zero-padded centred frames) in NumPy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .weights import ge2e_weights
+
+__all__ = ["MelSpectrogram", "GE2EEncoder", "MEL_HOP", "PARTIAL_FRAMES"]
+
+SAMPLE_RATE = 16_000
+N_FFT = 400
+MEL_HOP = 160
+N_MELS = 40
+PARTIAL_FRAMES = 160
+"""Frames per window the encoder was trained on (1.6 s)."""
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3)
+    log_part = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log_part, linear)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    linear = mel * (200.0 / 3)
+    log_part = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
+    return np.where(mel >= 15.0, log_part, linear)
+
+
+def mel_filterbank(sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
+    """Triangular Slaney-normalised filters, shape ``(n_mels, n_fft // 2 + 1)``."""
+    fft_hz = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    edges_hz = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sample_rate / 2), n_mels + 2))
+    widths = np.diff(edges_hz)
+    ramps = edges_hz[:, np.newaxis] - fft_hz[np.newaxis, :]
+    lower = -ramps[:-2] / widths[:-1, np.newaxis]
+    upper = ramps[2:] / widths[1:, np.newaxis]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, np.newaxis]
+    return weights.astype(np.float32)
+
+
+class MelSpectrogram:
+    """Mel power spectra at 10 ms, computed block by block to bound memory."""
+
+    def __init__(self) -> None:
+        self._window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+        self._filters = mel_filterbank()
+
+    def frames_for(self, n_samples: int) -> int:
+        """Number of frames of a signal of ``n_samples`` (centred framing)."""
+        return 1 + n_samples // MEL_HOP
+
+    def __call__(self, waveform: np.ndarray, block_frames: int = 6000) -> np.ndarray:
+        """Shape ``(frames, 40)`` float32, equal to librosa's ``melspectrogram(...).T``."""
+        padded = np.pad(waveform.astype(np.float32, copy=False), N_FFT // 2)
+        total = self.frames_for(waveform.shape[0])
+        output = np.empty((total, N_MELS), dtype=np.float32)
+        for first in range(0, total, block_frames):
+            count = min(block_frames, total - first)
+            start = first * MEL_HOP
+            segment = padded[start : start + (count - 1) * MEL_HOP + N_FFT]
+            frames = np.lib.stride_tricks.sliding_window_view(segment, N_FFT)[::MEL_HOP]
+            spectrum = np.fft.rfft(frames * self._window, axis=1)
+            power = spectrum.real**2 + spectrum.imag**2
+            output[first : first + count] = power.astype(np.float32) @ self._filters.T
+        return output
+
+
+class GE2EEncoder:
+    """256-dimensional, L2-normalised speaker embeddings of mel windows.
+
+    Parameters
+    ----------
+    threads
+        torch intra-op threads for the LSTM; ``None`` leaves torch's setting.
+    """
+
+    dimension = 256
+
+    def __init__(self, threads: int | None = None) -> None:
+        import torch
+
+        self._torch = torch
+        state = torch.load(ge2e_weights(), map_location="cpu", weights_only=True)["model_state"]
+        self._lstm = torch.nn.LSTM(N_MELS, 256, 3, batch_first=True)
+        self._linear = torch.nn.Linear(256, 256)
+        self._lstm.load_state_dict({k[len("lstm.") :]: v for k, v in state.items() if k.startswith("lstm.")})
+        self._linear.load_state_dict({k[len("linear.") :]: v for k, v in state.items() if k.startswith("linear.")})
+        self._lstm.eval()
+        self._linear.eval()
+        self._threads = threads
+
+    def __call__(self, windows: np.ndarray, batch_size: int = 128) -> np.ndarray:
+        """Embed ``windows`` of shape ``(n, frames, 40)``; returns ``(n, 256)`` float32."""
+        torch = self._torch
+        output = np.empty((windows.shape[0], self.dimension), dtype=np.float32)
+        previous_threads = torch.get_num_threads()
+        if self._threads is not None:
+            torch.set_num_threads(self._threads)
+        try:
+            with torch.inference_mode():
+                for first in range(0, windows.shape[0], batch_size):
+                    batch = torch.from_numpy(np.ascontiguousarray(windows[first : first + batch_size]))
+                    _, (hidden, _) = self._lstm(batch)
+                    raw = torch.relu(self._linear(hidden[-1]))
+                    norm = torch.linalg.vector_norm(raw, dim=1, keepdim=True).clamp_min(1e-12)
+                    output[first : first + batch.shape[0]] = (raw / norm).numpy()
+        finally:
+            torch.set_num_threads(previous_threads)
+        return output

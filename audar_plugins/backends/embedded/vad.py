@@ -1,0 +1,90 @@
+"""Silero VAD speech probabilities, one per 32 ms, from the silero-vad wheel's ONNX model.
+
+The wheel's sequence model takes a whole block of frames per call, each frame
+being 512 new samples preceded by the last 64 samples of the previous one, and
+carries an LSTM state between calls. :class:`SileroVAD` keeps that state, so
+audio can be pushed in pieces of any size and the probabilities are the same
+as for one push of the whole signal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .weights import silero_vad_model
+
+__all__ = ["SileroVAD", "VAD_FRAME_SAMPLES", "VAD_FRAME_DURATION"]
+
+VAD_FRAME_SAMPLES = 512
+VAD_FRAME_DURATION = VAD_FRAME_SAMPLES / 16_000
+_CONTEXT = 64
+_STATE_SHAPE = (1, 1, 128)
+_MAX_FRAMES_PER_CALL = 512
+
+
+class SileroVAD:
+    """Streaming speech probabilities for 16 kHz mono float32 audio.
+
+    Examples
+    --------
+    >>> vad = SileroVAD()
+    >>> probabilities = vad.push(waveform)      # one value per complete 32 ms frame
+    >>> probabilities = vad.push(more_samples)  # continues where the last push stopped
+    >>> tail = vad.flush()                      # the last partial frame, zero-padded
+    """
+
+    def __init__(self) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(silero_vad_model()), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all audio pushed so far."""
+        self._hidden = np.zeros(_STATE_SHAPE, dtype=np.float32)
+        self._cell = np.zeros(_STATE_SHAPE, dtype=np.float32)
+        self._context = np.zeros(_CONTEXT, dtype=np.float32)
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """Probabilities of the complete frames now available, shape ``(n,)``."""
+        samples = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32)])
+        usable = samples.shape[0] - samples.shape[0] % VAD_FRAME_SAMPLES
+        self._pending = samples[usable:].copy()
+        return self._run(samples[:usable].reshape(-1, VAD_FRAME_SAMPLES))
+
+    def flush(self) -> np.ndarray:
+        """The probability of the pending partial frame (zero-padded), if any."""
+        if not self._pending.size:
+            return np.zeros(0, dtype=np.float32)
+        frame = np.zeros((1, VAD_FRAME_SAMPLES), dtype=np.float32)
+        frame[0, : self._pending.size] = self._pending
+        self._pending = np.zeros(0, dtype=np.float32)
+        return self._run(frame)
+
+    def _run(self, frames: np.ndarray) -> np.ndarray:
+        outputs = []
+        for first in range(0, frames.shape[0], _MAX_FRAMES_PER_CALL):
+            block = frames[first : first + _MAX_FRAMES_PER_CALL]
+            contexts = np.empty((block.shape[0], _CONTEXT), dtype=np.float32)
+            contexts[0] = self._context
+            contexts[1:] = block[:-1, -_CONTEXT:]
+            self._context = block[-1, -_CONTEXT:].copy()
+            probabilities, self._hidden, self._cell = self._session.run(
+                ["speech_probs", "hn", "cn"],
+                {"input": np.concatenate([contexts, block], axis=1), "h": self._hidden, "c": self._cell},
+            )
+            outputs.append(probabilities.reshape(-1))
+        return np.concatenate(outputs) if outputs else np.zeros(0, dtype=np.float32)
+
+    def __call__(self, waveform: np.ndarray) -> np.ndarray:
+        """Probabilities of every frame of a whole signal (the last one zero-padded)."""
+        self.reset()
+        probabilities = np.concatenate([self.push(waveform), self.flush()])
+        self.reset()
+        return probabilities

@@ -1,0 +1,94 @@
+"""One exception family for everything audar-plugins raises on purpose.
+
+Catch :class:`AudarError` to handle any of them. Where a built-in exception
+already names the situation, our class derives from it too, so code written
+against the built-ins keeps working (``except FileNotFoundError`` still catches
+:class:`AudioNotFoundError`).
+
+::
+
+    AudarError
+    ├── AudioError                      cannot turn the input into 16 kHz mono audio
+    │   ├── AudioNotFoundError          (FileNotFoundError) no such file
+    │   ├── AudioDecodeError            the bytes are not audio we can decode
+    │   ├── EmptyAudioError             zero samples
+    │   ├── InvalidAudioError           (ValueError) NaN/Inf samples, bad shape, bad rate
+    │   └── UnsupportedAudioTypeError   (TypeError) an object we do not know how to read
+    ├── InvalidOptionError              (ValueError) an option out of its valid range
+    ├── FormatError                     (ValueError) an RTTM/UEM file cannot be read
+    ├── BackendNotFoundError            (LookupError) no backend registered under a name
+    ├── BackendLoadError                a registered backend failed to load
+    └── MissingDependencyError          (ImportError) an optional extra is not installed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AudarError",
+    "AudioError",
+    "AudioNotFoundError",
+    "AudioDecodeError",
+    "EmptyAudioError",
+    "InvalidAudioError",
+    "UnsupportedAudioTypeError",
+    "InvalidOptionError",
+    "FormatError",
+    "BackendNotFoundError",
+    "BackendLoadError",
+    "MissingDependencyError",
+]
+
+
+class AudarError(Exception):
+    """Base class of every error audar-plugins raises on purpose."""
+
+
+class AudioError(AudarError):
+    """The input cannot be turned into audio."""
+
+
+class AudioNotFoundError(AudioError, FileNotFoundError):
+    """An audio path does not exist."""
+
+
+class AudioDecodeError(AudioError):
+    """The input exists but is not audio in a format we can decode."""
+
+
+class EmptyAudioError(AudioError):
+    """The audio has no samples."""
+
+
+class InvalidAudioError(AudioError, ValueError):
+    """The audio is decodable but unusable: NaN/Inf samples, a bad shape or sample rate."""
+
+
+class UnsupportedAudioTypeError(AudioError, TypeError):
+    """The input is of a type no audio reader accepts."""
+
+
+class InvalidOptionError(AudarError, ValueError):
+    """An option is outside its valid range; the message names the option and the range."""
+
+
+class FormatError(AudarError, ValueError):
+    """A reference or result file (RTTM, UEM) is missing or malformed."""
+
+
+class BackendNotFoundError(AudarError, LookupError):
+    """No backend is registered under the requested name."""
+
+
+class BackendLoadError(AudarError):
+    """A registered backend could not be imported or constructed."""
+
+
+class MissingDependencyError(AudarError, ImportError):
+    """An optional dependency is missing; the message names the extra that provides it."""
+
+    def __init__(self, package: str, extra: str | None, purpose: str = "") -> None:
+        self.package = package
+        self.extra = extra
+        what = f" for {purpose}" if purpose else ""
+        command = f"pip install 'audar-plugins[{extra}]'" if extra else f"pip install {package}"
+        super().__init__(f"{package} is needed{what} but is not installed; install it with: {command}")

@@ -1,0 +1,196 @@
+"""Multi-speaker conversations built from single-speaker recordings, with exact references.
+
+Each recording is cut into phrases at its pauses, and phrases of different
+speakers are laid out in turns separated by short gaps or overlaps. Who speaks
+where is known by construction; where speech starts and stops inside a clean
+single-speaker phrase comes from its energy against the speaker's noise floor,
+anchored to voiced (pitched) frames so that breaths are not counted as speech. Used to score
+diarization where no human reference exists, and to make training mixtures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+from .errors import InvalidOptionError
+
+if TYPE_CHECKING:
+    from pyannote.core import Annotation
+
+__all__ = ["ConversationOptions", "frame_energy_db", "speech_regions", "simulate_conversation", "voiced_frames"]
+
+_ENERGY_FRAME = 0.02
+
+
+def frame_energy_db(waveform: np.ndarray) -> np.ndarray:
+    """Energy of each 20 ms frame, in dB."""
+    hop = int(_ENERGY_FRAME * SAMPLE_RATE)
+    count = waveform.shape[0] // hop
+    frames = waveform[: count * hop].reshape(count, hop).astype(np.float64)
+    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+
+
+def voiced_frames(waveform: np.ndarray, threshold: float = 0.85) -> np.ndarray:
+    """Which 20 ms frames are pitched (voiced speech), from band-passed autocorrelation.
+
+    A frame is voiced when the normalised autocorrelation of its 40 ms
+    neighbourhood, filtered to 80-1000 Hz, peaks above ``threshold`` at a lag
+    of a 70-400 Hz pitch. Breaths, clicks and noise are not voiced.
+    """
+    from scipy.signal import butter, sosfilt
+
+    hop = int(_ENERGY_FRAME * SAMPLE_RATE)
+    width = 2 * hop
+    count = waveform.shape[0] // hop
+    if count == 0:
+        return np.zeros(0, dtype=bool)
+    filtered = sosfilt(butter(4, [80, 1000], btype="band", fs=SAMPLE_RATE, output="sos"), waveform)
+    frames = np.lib.stride_tricks.sliding_window_view(np.pad(filtered, (0, width)), width)[::hop][:count]
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    taper = np.hanning(width)
+    spectrum = np.fft.rfft(frames * taper, n=2 * width, axis=1)
+    correlation = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :width]
+    lags = slice(SAMPLE_RATE // 400, SAMPLE_RATE // 70)
+    taper_correlation = np.correlate(taper, taper, "full")[width - 1 :]
+    correlation = correlation[:, : lags.stop] / (taper_correlation[: lags.stop] / taper_correlation[0])
+    peak = correlation[:, lags].max(axis=1) / (correlation[:, 0] + 1e-12)
+    return peak > threshold
+
+
+def speech_regions(
+    waveform: np.ndarray,
+    floor_db: float | None = None,
+    above_floor_db: float = 10.0,
+    voiced_margin: float = 0.2,
+    min_pause: float = 0.3,
+    min_voiced: float = 0.1,
+) -> list[tuple[int, int]]:
+    """``(start, end)`` sample indices of the speech in a clean single-speaker recording.
+
+    Speech is anchored on voicing: frames within ``voiced_margin`` seconds of a
+    voiced frame (covering unvoiced consonants), as long as they are loud,
+    that is ``above_floor_db`` above the noise floor (by default the
+    recording's 5th percentile of frame energy). Pauses shorter than
+    ``min_pause`` seconds are bridged, as annotators do; regions with less than
+    ``min_voiced`` seconds of voicing (a click) are dropped. Breaths and noise,
+    loud but unvoiced, are not speech.
+    """
+    from scipy.ndimage import binary_dilation
+
+    energy = frame_energy_db(waveform)
+    if energy.size == 0:
+        return []
+    floor = np.percentile(energy, 5) if floor_db is None else floor_db
+    loud = energy > floor + above_floor_db
+    voiced = voiced_frames(waveform) & loud
+    margin = int(round(voiced_margin / _ENERGY_FRAME))
+    speech = binary_dilation(voiced, np.ones(2 * margin + 1, dtype=bool)) & loud if voiced.any() else voiced
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], speech.astype(np.int8), [0]])))
+    merged: list[list[int]] = []
+    for start, end in zip(edges[::2], edges[1::2]):
+        if merged and (start - merged[-1][1]) * _ENERGY_FRAME < min_pause:
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    hop = int(_ENERGY_FRAME * SAMPLE_RATE)
+    return [
+        (start * hop, end * hop)
+        for start, end in merged
+        if voiced[start:end].sum() * _ENERGY_FRAME >= min_voiced
+    ]
+
+
+@dataclass(frozen=True)
+class ConversationOptions:
+    """How turns are laid out (seconds).
+
+    Each turn holds 1 to ``max_phrases_per_turn`` consecutive phrases of one
+    speaker; consecutive turns have different speakers. A change overlaps the
+    previous turn with probability ``overlap_probability`` by a duration drawn
+    from ``overlap``, and otherwise follows it after a gap drawn from ``gap``.
+    """
+
+    max_phrases_per_turn: int = 2
+    gap: tuple[float, float] = (0.15, 0.8)
+    overlap_probability: float = 0.2
+    overlap: tuple[float, float] = (0.2, 0.8)
+
+    def __post_init__(self) -> None:
+        if self.max_phrases_per_turn < 1:
+            raise InvalidOptionError("max_phrases_per_turn must be >= 1")
+        if not 0 <= self.overlap_probability <= 1:
+            raise InvalidOptionError("overlap_probability must be in [0, 1]")
+        for name in ("gap", "overlap"):
+            low, high = getattr(self, name)
+            if not 0 <= low <= high:
+                raise InvalidOptionError(f"{name} must be an interval (low, high) with 0 <= low <= high")
+
+
+def simulate_conversation(
+    recordings: Mapping[str, Sequence[np.ndarray]],
+    seed: int = 0,
+    options: ConversationOptions = ConversationOptions(),
+    uri: str = "conversation",
+) -> tuple[np.ndarray, Annotation]:
+    """Mix the speakers' recordings (16 kHz mono) into one conversation.
+
+    Every phrase of every recording is used once. Returns the mixture and its
+    reference annotation, labelled with the keys of ``recordings``.
+    """
+    from pyannote.core import Annotation, Segment
+
+    if len(recordings) < 2:
+        raise InvalidOptionError("a conversation needs at least two speakers")
+    rng = np.random.default_rng(seed)
+    queues: dict[str, list[tuple[np.ndarray, int, int]]] = {}
+    for speaker, waveforms in recordings.items():
+        floor = float(np.percentile(np.concatenate([frame_energy_db(w) for w in waveforms]), 5))
+        phrases = [phrase for waveform in waveforms for phrase in _phrases(waveform, floor)]
+        if not phrases:
+            raise InvalidOptionError(f"no speech found in the recordings of {speaker!r}")
+        queues[speaker] = phrases
+
+    placed: list[tuple[int, str, tuple[np.ndarray, int, int]]] = []
+    cursor = 0
+    previous: str | None = None
+    while any(queues.values()):
+        candidates = [s for s, q in queues.items() if q and s != previous] or [s for s, q in queues.items() if q]
+        weights = np.array([len(queues[s]) for s in candidates], dtype=float)
+        speaker = candidates[rng.choice(len(candidates), p=weights / weights.sum())]
+        count = int(rng.integers(1, options.max_phrases_per_turn + 1))
+        turn, queues[speaker] = queues[speaker][:count], queues[speaker][count:]
+        if previous is not None:
+            if rng.random() < options.overlap_probability:
+                cursor -= int(rng.uniform(*options.overlap) * SAMPLE_RATE)
+            else:
+                cursor += int(rng.uniform(*options.gap) * SAMPLE_RATE)
+        for index, phrase in enumerate(turn):
+            if index:
+                cursor += int(rng.uniform(*options.gap) * SAMPLE_RATE)
+            cursor = max(cursor, 0)
+            placed.append((cursor, speaker, phrase))
+            cursor += phrase[0].shape[0]
+        previous = speaker
+
+    mixture = np.zeros(max(start + audio.shape[0] for start, _, (audio, _, _) in placed), dtype=np.float32)
+    reference = Annotation(uri=uri)
+    for start, speaker, (audio, first, last) in placed:
+        mixture[start : start + audio.shape[0]] += audio
+        reference[Segment((start + first) / SAMPLE_RATE, (start + last) / SAMPLE_RATE)] = speaker
+    return mixture, reference.support()
+
+
+def _phrases(waveform: np.ndarray, floor_db: float) -> list[tuple[np.ndarray, int, int]]:
+    """``(audio, speech start, speech end)`` per phrase: cut at pauses of 0.3 s or more,
+    keeping up to 0.1 s of the surrounding silence."""
+    margin = int(0.1 * SAMPLE_RATE)
+    phrases = []
+    for start, end in speech_regions(waveform, floor_db):
+        first, last = max(0, start - margin), min(waveform.shape[0], end + margin)
+        phrases.append((waveform[first:last], start - first, end - first))
+    return phrases
