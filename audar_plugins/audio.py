@@ -143,6 +143,8 @@ def _existing_path(path: str | os.PathLike) -> str:
 
 def _seekable(file: Any) -> BinaryIO:
     """Return a seekable binary file object (libsndfile needs to seek)."""
+    if isinstance(file, io.TextIOBase):
+        raise UnsupportedAudioTypeError("file objects must be opened in binary mode ('rb'), not text mode")
     try:
         if file.seekable():
             return file

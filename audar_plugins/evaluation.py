@@ -76,7 +76,8 @@ def diarization_error_rate(
 
     A file with a reference but no hypothesis is scored against an empty
     hypothesis (all its speech missed). Hypotheses without a reference are
-    ignored with a warning.
+    ignored with a warning. Without a UEM, a file is scored from the start of
+    its reference or hypothesis, whichever comes first, to the last end.
 
     Parameters
     ----------
@@ -85,7 +86,7 @@ def diarization_error_rate(
     skip_overlap
         Leave regions where reference speakers overlap out of the score.
     """
-    from pyannote.core import Annotation
+    from pyannote.core import Annotation, Timeline
     from pyannote.metrics.diarization import DiarizationErrorRate
 
     if not 0 <= collar <= 10:
@@ -98,6 +99,10 @@ def diarization_error_rate(
     for uri, reference in references.items():
         hypothesis = hypotheses.get(uri, Annotation(uri=uri))
         uem = None if uems is None else uems.get(uri)
+        if uem is None:
+            # what pyannote.metrics would approximate (with a warning): both extents
+            extents = [a.get_timeline().extent() for a in (reference, hypothesis) if a]
+            uem = Timeline([Timeline(extents).extent()] if extents else [], uri=uri)
         detail = metric.compute_components(reference, hypothesis, uem=uem)
         files[uri] = DERComponents(
             total=detail["total"],

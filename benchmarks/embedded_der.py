@@ -87,7 +87,8 @@ def score(name, items, backend, plain):
     line = (f"{'TOTAL':<14}{100 * total.der:8.1f}{100 * total.false_alarm / total.total:8.1f}"
             f"{100 * total.missed / total.total:8.1f}{100 * total.confusion / total.total:8.1f}")
     if plain:
-        line += f"  plain {100 * base.total.der:.1f}  ratio ours/plain {total.der / base.total.der:.2f}"
+        ratio = f"{total.der / base.total.der:.2f}" if base.total.der else "n/a"
+        line += f"  plain {100 * base.total.der:.1f}  ratio ours/plain {ratio}"
     print(line)
     print(f"real-time factor {seconds / audio_seconds:.4f}")
     return total.der, {uri: len(a.labels()) for uri, a in ours.items()}
