@@ -205,6 +205,12 @@ def _load_array(array: Any, rate: int, channel: int | None) -> np.ndarray:
             raise InvalidAudioError(f"channel {channel} requested but the waveform has {channels}")
     array = _as_float32(array)
     block = int(_BLOCK_SECONDS * rate)
+    if rate == SAMPLE_RATE and channels == 1 and samples > 0:
+        # already what backends want: check it without copying it
+        mono = np.ascontiguousarray(array[0])
+        for start in range(0, samples, block):
+            _check_finite(mono[start : start + block], start, rate, "the audio array")
+        return mono
     blocks = (array[:, start : start + block] for start in range(0, samples, block))
     return _mono_16k(blocks, rate, channel, "the audio array", samples)
 
@@ -232,9 +238,7 @@ def _mono_16k(
     consumed = 0
     for block in blocks:
         mono = block[channel] if channel is not None else block.mean(axis=0, dtype=np.float32)
-        if not np.isfinite(mono).all():
-            first = consumed + int(np.argmin(np.isfinite(mono)))
-            raise InvalidAudioError(f"{name} has NaN or infinite samples (first at {first / rate:.3f} s)")
+        _check_finite(mono, consumed, rate, name)
         consumed += mono.shape[0]
         output.append(mono if resampler is None else resampler.resample_chunk(mono))
     if consumed == 0:
@@ -244,6 +248,13 @@ def _mono_16k(
     if expected is not None and consumed < expected:
         raise AudioDecodeError(f"{name} is truncated: {consumed} of {expected} samples decoded")
     return output.array()
+
+
+def _check_finite(samples: np.ndarray, offset: int, rate: int, name: str) -> None:
+    finite = np.isfinite(samples)
+    if not finite.all():
+        first = offset + int(np.argmin(finite))
+        raise InvalidAudioError(f"{name} has NaN or infinite samples (first at {first / rate:.3f} s)")
 
 
 class _GrowingBuffer:

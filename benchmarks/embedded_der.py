@@ -124,6 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="accuracy only: skip the memory runs")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain baseline")
+    parser.add_argument("--memory-only", action="store_true", help="only the speed and memory runs")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override an EmbeddedOptions field (for tuning)")
     parser.add_argument("--binarize", action="append", default=[], metavar="NAME=VALUE",
@@ -136,6 +137,8 @@ def main() -> None:
         backend.binarization = Binarization(**{**backend.binarization.__dict__, **changes})
     print(f"options: {backend.options}\nbinarization: {backend.binarization}")
     plain = not args.no_plain
+    if args.memory_only:
+        return memory_report()
     results = {}
     results["ami"], _ = score("AMI (reference.rttm, all.uem)", ami(), backend, plain)
     results["librispeech"], _ = score("LibriSpeech conversations", librispeech_conversations(), backend, plain)
@@ -147,12 +150,16 @@ def main() -> None:
     print(f"falcon speakers found: {found['falcon']} (expected 3)")
 
     if not args.quick:
-        print("\n== speed and memory (fresh process per length)")
-        print(f"{'minutes':>8}{'audio MB':>10}{'peak MB':>10}{'peak - audio':>14}{'RTF':>8}")
-        for minutes in (5, 15, 30):
-            run = memory_run(minutes)
-            print(f"{minutes:>8}{run['audio_mb']:>10.0f}{run['peak_mb']:>10.0f}"
-                  f"{run['peak_mb'] - run['audio_mb']:>14.0f}{run['rtf']:>8.4f}")
+        memory_report()
+
+
+def memory_report() -> None:
+    print("\n== speed and memory (fresh process per length)")
+    print(f"{'minutes':>8}{'audio MB':>10}{'peak MB':>10}{'peak - audio':>14}{'RTF':>8}")
+    for minutes in (5, 15, 30):
+        run = memory_run(minutes)
+        print(f"{minutes:>8}{run['audio_mb']:>10.0f}{run['peak_mb']:>10.0f}"
+              f"{run['peak_mb'] - run['audio_mb']:>14.0f}{run['rtf']:>8.4f}")
 
 
 if __name__ == "__main__":

@@ -123,7 +123,6 @@ class EmbeddedBackend:
             report(duration, duration)
             return SpeakerActivity(np.zeros((num_frames, 0), dtype=np.float32), FRAME_DURATION)
 
-        mel = self._mel(waveform)[:num_frames]
         window = int(round(options.window / FRAME_DURATION))
         step = int(round(options.step / FRAME_DURATION))
         starts = _window_starts(speech_index.size, window, step)
@@ -131,8 +130,10 @@ class EmbeddedBackend:
         embeddings = np.empty((starts.size, GE2EEncoder.dimension), dtype=np.float32)
         batch = 256
         for first in range(0, starts.size, batch):
-            chosen = starts[first : first + batch, np.newaxis] + np.arange(length)
-            embeddings[first : first + batch] = self._encoder(mel[speech_index[chosen]])
+            frames = speech_index[starts[first : first + batch, np.newaxis] + np.arange(length)]
+            # the spectrogram of just the span these windows cover: memory stays flat
+            low, high = int(frames[0, 0]), int(frames[-1, -1]) + 1
+            embeddings[first : first + batch] = self._encoder(self._mel(waveform, low, high)[frames - low])
             report(duration * (0.1 + 0.8 * min(1.0, (first + batch) / starts.size)), duration)
 
         low, high = speakers.bounds

@@ -7,8 +7,9 @@
    closest centroids or by cutting the dendrogram lower.
 4. A few rounds of nearest-centroid reassignment polish the partition.
 
-Large inputs are first reduced to at most ``max_points`` k-means centroids, so
-the distance matrix stays small however long the recording.
+Long inputs are clustered on ``max_points`` evenly spaced members (each
+standing for its neighbours), then every member is assigned in step 4, so
+memory stays bounded however long the recording.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ def cluster_embeddings(
     min_size: int = 1,
     max_points: int = 1500,
     refinements: int = 3,
-    seed: int = 0,
 ) -> np.ndarray:
     """Cluster labels ``0..k-1`` for each row of ``embeddings``, numbered by first appearance.
 
@@ -52,11 +52,10 @@ def cluster_embeddings(
     count = embeddings.shape[0]
     if count < 2:
         return np.zeros(count, dtype=int)
-    points = normalize(embeddings.astype(np.float64))
-    reduced, members = (points, np.arange(count)) if count <= max_points else _reduce(points, max_points, seed)
-    sizes = np.bincount(members, minlength=reduced.shape[0])
-    if reduced.shape[0] < 2:
-        return np.zeros(count, dtype=int)
+    points = normalize(embeddings.astype(np.float32))
+    sample = np.linspace(0, count - 1, min(count, max_points)).round().astype(int)
+    reduced = points[sample]
+    sizes = np.full(sample.size, count / sample.size)
 
     tree = linkage(reduced, method="average", metric="cosine")
     low = int(min(min_clusters, count))
@@ -94,17 +93,6 @@ def _merge_closest(centroids: np.ndarray, target: int) -> np.ndarray:
 
     groups = fcluster(linkage(centroids, method="average", metric="cosine"), t=target, criterion="maxclust")
     return normalize(np.stack([centroids[groups == g].mean(axis=0) for g in np.unique(groups)]))
-
-
-def _reduce(points: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Spherical k-means to ``size`` centroids; returns them and each point's centroid."""
-    from scipy.cluster.vq import kmeans2
-
-    _, assignment = kmeans2(points, size, minit="++", seed=seed)
-    used, assignment = np.unique(assignment, return_inverse=True)
-    sums = np.zeros((used.size, points.shape[1]))
-    np.add.at(sums, assignment, points)
-    return normalize(sums), assignment
 
 
 def _by_first_appearance(labels: np.ndarray) -> np.ndarray:

@@ -63,19 +63,28 @@ class MelSpectrogram:
         """Number of frames of a signal of ``n_samples`` (centred framing)."""
         return 1 + n_samples // MEL_HOP
 
-    def __call__(self, waveform: np.ndarray, block_frames: int = 6000) -> np.ndarray:
-        """Shape ``(frames, 40)`` float32, equal to librosa's ``melspectrogram(...).T``."""
-        padded = np.pad(waveform.astype(np.float32, copy=False), N_FFT // 2)
+    def __call__(
+        self, waveform: np.ndarray, first: int = 0, last: int | None = None, block_frames: int = 6000
+    ) -> np.ndarray:
+        """Frames ``first`` to ``last`` (exclusive; default: to the end) of the whole signal's
+        spectrogram, shape ``(frames, 40)`` float32, equal to librosa's ``melspectrogram(...).T``.
+
+        Only the samples those frames need are read, so a long signal can be
+        processed piece by piece without holding its whole spectrogram."""
         total = self.frames_for(waveform.shape[0])
-        output = np.empty((total, N_MELS), dtype=np.float32)
-        for first in range(0, total, block_frames):
-            count = min(block_frames, total - first)
-            start = first * MEL_HOP
-            segment = padded[start : start + (count - 1) * MEL_HOP + N_FFT]
+        last = total if last is None else min(last, total)
+        output = np.empty((max(0, last - first), N_MELS), dtype=np.float32)
+        for start_frame in range(first, last, block_frames):
+            count = min(block_frames, last - start_frame)
+            # frame k is centred on sample k * hop: it covers [k * hop - n_fft / 2, k * hop + n_fft / 2)
+            begin = start_frame * MEL_HOP - N_FFT // 2
+            end = (start_frame + count - 1) * MEL_HOP + N_FFT // 2
+            segment = waveform[max(0, begin) : max(0, min(end, waveform.shape[0]))].astype(np.float32, copy=False)
+            segment = np.pad(segment, (max(0, -begin), max(0, end - max(begin, waveform.shape[0]))))
             frames = np.lib.stride_tricks.sliding_window_view(segment, N_FFT)[::MEL_HOP]
             spectrum = np.fft.rfft(frames * self._window, axis=1)
             power = spectrum.real**2 + spectrum.imag**2
-            output[first : first + count] = power.astype(np.float32) @ self._filters.T
+            output[start_frame - first : start_frame - first + count] = power.astype(np.float32) @ self._filters.T
         return output
 
 

@@ -85,6 +85,8 @@ class SileroVAD:
     def __call__(self, waveform: np.ndarray) -> np.ndarray:
         """Probabilities of every frame of a whole signal (the last one zero-padded)."""
         self.reset()
-        probabilities = np.concatenate([self.push(waveform), self.flush()])
+        block = _MAX_FRAMES_PER_CALL * VAD_FRAME_SAMPLES
+        pieces = [self.push(waveform[start : start + block]) for start in range(0, waveform.shape[0], block)]
+        probabilities = np.concatenate([*pieces, self.flush()])
         self.reset()
         return probabilities
