@@ -97,7 +97,8 @@ class EmbeddedBackend:
                 raise InvalidOptionError(f"unknown option(s) {sorted(unknown)} for the embedded backend")
             options = EmbeddedOptions(**{**options.__dict__, **overrides})
         self.options = options
-        self.binarization = Binarization(onset=0.5, offset=0.5)
+        # speech shorter than 200 ms (shorter than a word) is a flicker at a speaker change
+        self.binarization = Binarization(onset=0.5, offset=0.5, min_duration_on=0.2)
         self._vad = SileroVAD()
         self._mel = MelSpectrogram()
         self._encoder = GE2EEncoder(threads=threads)
