@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _diarize(args: argparse.Namespace) -> int:
-    from .formats import safe_uri, write
+    from .formats import safe_uri, segments, write
     from .pipeline import diarize
     from .registry import load_backend
 
@@ -118,8 +118,6 @@ def _diarize(args: argparse.Namespace) -> int:
                     write(result.annotation, file, args.format)
             elif args.format == "json" and len(args.files) > 1:
                 # several documents in one stream: JSON Lines, each naming its file
-                from .formats import segments
-
                 stream.write(json.dumps({"uri": uri, "segments": segments(result.annotation)}) + "\n")
             else:
                 write(result.annotation, stream, args.format)

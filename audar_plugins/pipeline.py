@@ -10,6 +10,7 @@ from .activity import Binarization, SpeakerActivity
 from .audio import AudioInput
 from .backends.base import Backend, ProgressCallback, SpeakerCount
 from .formats import safe_uri
+from .registry import load_backend
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation
@@ -72,8 +73,6 @@ def diarize(
     >>> for segment, _, speaker in result.annotation.itertracks(yield_label=True):
     ...     print(f"{segment.start:.2f} {segment.end:.2f} {speaker}")
     """
-    from .registry import load_backend
-
     speakers = SpeakerCount(num_speakers, min_speakers, max_speakers)
     if isinstance(backend, str):
         backend = load_backend(backend)

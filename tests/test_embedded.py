@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.metadata
 import sys
 import types
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -29,7 +31,9 @@ def resemblyzer():
     Its package imports webrtcvad (only for silence trimming, unused here), which
     needs the removed pkg_resources: a stand-in module keeps that import from failing."""
     sys.modules.setdefault("webrtcvad", types.ModuleType("webrtcvad"))
-    import resemblyzer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # its scipy.ndimage.morphology import
+        import resemblyzer
 
     return resemblyzer
 
@@ -44,13 +48,17 @@ def test_vad_equals_silero_sequence_model_for_any_push_sizes(data):
     np.testing.assert_array_equal(vad(waveform), expected)
 
     rng = np.random.default_rng(0)
-    pieces, position = [], 0
-    while position < waveform.size:
+    streams = [vad.stream(), vad.stream()]  # interleaved streams keep their own state
+    pieces: list[list[np.ndarray]] = [[], []]
+    positions = [0, 0]
+    while min(positions) < waveform.size:
+        k = int(rng.integers(2))
         size = int(rng.integers(1, 12000))
-        pieces.append(vad.push(waveform[position : position + size]))
-        position += size
-    pieces.append(vad.flush())
-    np.testing.assert_array_equal(np.concatenate(pieces), expected)
+        pieces[k].append(streams[k].push(waveform[positions[k] : positions[k] + size]))
+        positions[k] += size
+    for k in range(2):
+        pieces[k].append(streams[k].flush())
+        np.testing.assert_array_equal(np.concatenate(pieces[k]), expected)
 
 
 def test_mel_front_end_equals_librosa(data, resemblyzer):
@@ -119,6 +127,15 @@ def test_conversation_speakers_found_and_constraints_honoured(embedded, conversa
     assert embedded.diarize(waveform, SpeakerCount(num_speakers=2)).num_speakers == 2
     assert embedded.diarize(waveform, SpeakerCount(min_speakers=4)).num_speakers == 4
     assert embedded.diarize(waveform, SpeakerCount(max_speakers=1)).num_speakers == 1
+
+
+def test_one_backend_serves_concurrent_calls(data, embedded):
+    recordings = [load_audio(data / "falcon/test.wav"), load_audio(data / "moonshine/endgame_nagg_nell.wav")]
+    sequential = [embedded.diarize(r).probabilities for r in recordings]
+    with ThreadPoolExecutor(2) as pool:
+        concurrent = list(pool.map(lambda r: embedded.diarize(r).probabilities, recordings * 2))
+    for index, probabilities in enumerate(concurrent):
+        np.testing.assert_allclose(probabilities, sequential[index % 2], atol=1e-5)
 
 
 def test_progress_reports_rise_to_the_total(embedded, conversation):

@@ -83,13 +83,13 @@ class EmbeddedBackend:
     ----------
     options
         An :class:`EmbeddedOptions`; keyword arguments override its fields.
-    threads
-        torch threads for the speaker encoder (default: torch's own setting).
+
+    One instance may serve several threads: every call keeps its own state.
     """
 
     name = "embedded"
 
-    def __init__(self, options: EmbeddedOptions | None = None, threads: int | None = None, **overrides: float) -> None:
+    def __init__(self, options: EmbeddedOptions | None = None, **overrides: float) -> None:
         options = options or EmbeddedOptions()
         if overrides:
             unknown = set(overrides) - set(EmbeddedOptions.__dataclass_fields__)
@@ -101,7 +101,7 @@ class EmbeddedBackend:
         self.binarization = Binarization(onset=0.5, offset=0.5, min_duration_on=0.2)
         self._vad = SileroVAD()
         self._mel = MelSpectrogram()
-        self._encoder = GE2EEncoder(threads=threads)
+        self._encoder = GE2EEncoder()
 
     def diarize(
         self,

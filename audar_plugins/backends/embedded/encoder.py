@@ -91,15 +91,12 @@ class MelSpectrogram:
 class GE2EEncoder:
     """256-dimensional, L2-normalised speaker embeddings of mel windows.
 
-    Parameters
-    ----------
-    threads
-        torch intra-op threads for the LSTM; ``None`` leaves torch's setting.
+    Runs with torch's own thread setting (``torch.set_num_threads``).
     """
 
     dimension = 256
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self) -> None:
         import torch
 
         self._torch = torch
@@ -110,23 +107,16 @@ class GE2EEncoder:
         self._linear.load_state_dict({k[len("linear.") :]: v for k, v in state.items() if k.startswith("linear.")})
         self._lstm.eval()
         self._linear.eval()
-        self._threads = threads
 
     def __call__(self, windows: np.ndarray, batch_size: int = 128) -> np.ndarray:
         """Embed ``windows`` of shape ``(n, frames, 40)``; returns ``(n, 256)`` float32."""
         torch = self._torch
         output = np.empty((windows.shape[0], self.dimension), dtype=np.float32)
-        previous_threads = torch.get_num_threads()
-        if self._threads is not None:
-            torch.set_num_threads(self._threads)
-        try:
-            with torch.inference_mode():
-                for first in range(0, windows.shape[0], batch_size):
-                    batch = torch.from_numpy(np.ascontiguousarray(windows[first : first + batch_size]))
-                    _, (hidden, _) = self._lstm(batch)
-                    raw = torch.relu(self._linear(hidden[-1]))
-                    norm = torch.linalg.vector_norm(raw, dim=1, keepdim=True).clamp_min(1e-12)
-                    output[first : first + batch.shape[0]] = (raw / norm).numpy()
-        finally:
-            torch.set_num_threads(previous_threads)
+        with torch.inference_mode():
+            for first in range(0, windows.shape[0], batch_size):
+                batch = torch.from_numpy(np.ascontiguousarray(windows[first : first + batch_size]))
+                _, (hidden, _) = self._lstm(batch)
+                raw = torch.relu(self._linear(hidden[-1]))
+                norm = torch.linalg.vector_norm(raw, dim=1, keepdim=True).clamp_min(1e-12)
+                output[first : first + batch.shape[0]] = (raw / norm).numpy()
         return output

@@ -2,7 +2,7 @@
 
 The wheel's sequence model takes a whole block of frames per call, each frame
 being 512 new samples preceded by the last 64 samples of the previous one, and
-carries an LSTM state between calls. :class:`SileroVAD` keeps that state, so
+carries an LSTM state between calls. A :class:`VADStream` keeps that state, so
 audio can be pushed in pieces of any size and the probabilities are the same
 as for one push of the whole signal.
 """
@@ -13,7 +13,7 @@ import numpy as np
 
 from .weights import silero_vad_model
 
-__all__ = ["SileroVAD", "VAD_FRAME_SAMPLES", "VAD_FRAME_DURATION"]
+__all__ = ["SileroVAD", "VADStream", "VAD_FRAME_SAMPLES", "VAD_FRAME_DURATION"]
 
 VAD_FRAME_SAMPLES = 512
 VAD_FRAME_DURATION = VAD_FRAME_SAMPLES / 16_000
@@ -23,14 +23,18 @@ _MAX_FRAMES_PER_CALL = 512
 
 
 class SileroVAD:
-    """Streaming speech probabilities for 16 kHz mono float32 audio.
+    """Speech probabilities for 16 kHz mono float32 audio.
+
+    The model is loaded once and may be shared: each call, and each
+    :meth:`stream`, keeps its own state.
 
     Examples
     --------
     >>> vad = SileroVAD()
-    >>> probabilities = vad.push(waveform)      # one value per complete 32 ms frame
-    >>> probabilities = vad.push(more_samples)  # continues where the last push stopped
-    >>> tail = vad.flush()                      # the last partial frame, zero-padded
+    >>> probabilities = vad(waveform)           # one value per 32 ms frame
+    >>> stream = vad.stream()
+    >>> probabilities = stream.push(samples)    # the complete frames so far
+    >>> tail = stream.flush()                   # the last partial frame, zero-padded
     """
 
     def __init__(self) -> None:
@@ -42,10 +46,24 @@ class SileroVAD:
         self._session = onnxruntime.InferenceSession(
             str(silero_vad_model()), sess_options=options, providers=["CPUExecutionProvider"]
         )
-        self.reset()
 
-    def reset(self) -> None:
-        """Forget all audio pushed so far."""
+    def stream(self) -> VADStream:
+        """A new stream of pushes, starting from silence."""
+        return VADStream(self._session)
+
+    def __call__(self, waveform: np.ndarray) -> np.ndarray:
+        """Probabilities of every frame of a whole signal (the last one zero-padded)."""
+        stream = self.stream()
+        block = _MAX_FRAMES_PER_CALL * VAD_FRAME_SAMPLES
+        pieces = [stream.push(waveform[start : start + block]) for start in range(0, waveform.shape[0], block)]
+        return np.concatenate([*pieces, stream.flush()])
+
+
+class VADStream:
+    """Audio pushed in pieces of any size gives the probabilities of one push of the whole."""
+
+    def __init__(self, session) -> None:
+        self._session = session
         self._hidden = np.zeros(_STATE_SHAPE, dtype=np.float32)
         self._cell = np.zeros(_STATE_SHAPE, dtype=np.float32)
         self._context = np.zeros(_CONTEXT, dtype=np.float32)
@@ -81,12 +99,3 @@ class SileroVAD:
             )
             outputs.append(probabilities.reshape(-1))
         return np.concatenate(outputs) if outputs else np.zeros(0, dtype=np.float32)
-
-    def __call__(self, waveform: np.ndarray) -> np.ndarray:
-        """Probabilities of every frame of a whole signal (the last one zero-padded)."""
-        self.reset()
-        block = _MAX_FRAMES_PER_CALL * VAD_FRAME_SAMPLES
-        pieces = [self.push(waveform[start : start + block]) for start in range(0, waveform.shape[0], block)]
-        probabilities = np.concatenate([*pieces, self.flush()])
-        self.reset()
-        return probabilities
