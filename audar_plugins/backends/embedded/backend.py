@@ -133,8 +133,9 @@ class EmbeddedBackend:
         for first in range(0, starts.size, batch):
             frames = speech_index[starts[first : first + batch, np.newaxis] + np.arange(length)]
             # the spectrogram of just the span these windows cover: memory stays flat
-            low, high = int(frames[0, 0]), int(frames[-1, -1]) + 1
-            embeddings[first : first + batch] = self._encoder(self._mel(waveform, low, high)[frames - low])
+            span_start, span_end = int(frames[0, 0]), int(frames[-1, -1]) + 1
+            mel = self._mel(waveform, span_start, span_end)
+            embeddings[first : first + batch] = self._encoder(mel[frames - span_start])
             report(duration * (0.1 + 0.8 * min(1.0, (first + batch) / starts.size)), duration)
 
         low, high = speakers.bounds
