@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -85,8 +86,8 @@ def diarize(
 def _default_uri(audio: AudioInput) -> str:
     if isinstance(audio, (str, os.PathLike)):
         return safe_uri(os.path.splitext(os.path.basename(os.fspath(audio)))[0])
-    if isinstance(audio, dict) and isinstance(audio.get("uri"), str):
+    if isinstance(audio, Mapping) and isinstance(audio.get("uri"), str):
         return safe_uri(audio["uri"])
-    if isinstance(audio, dict) and isinstance(audio.get("audio"), (str, os.PathLike)):
+    if isinstance(audio, Mapping) and isinstance(audio.get("audio"), (str, os.PathLike)):
         return _default_uri(audio["audio"])
     return "audio"

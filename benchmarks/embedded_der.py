@@ -13,9 +13,8 @@ ratio between the two is measured on the same machine at the same moment.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import os
-import resource
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datasets import ami, falcon, librispeech_conversations  # noqa: E402
 
-from audar_plugins.activity import Binarization, SpeakerActivity  # noqa: E402
+from audar_plugins.activity import SpeakerActivity  # noqa: E402
 from audar_plugins.audio import SAMPLE_RATE, load_audio  # noqa: E402
 from audar_plugins.backends.embedded import EmbeddedBackend, EmbeddedOptions  # noqa: E402
 from audar_plugins.backends.embedded.backend import FRAME_DURATION  # noqa: E402
@@ -134,7 +133,7 @@ def main() -> None:
     backend = EmbeddedBackend(EmbeddedOptions(**overrides) if overrides else None)
     if args.binarize:
         changes = {k: float(v) for k, v in (item.split("=", 1) for item in args.binarize)}
-        backend.binarization = Binarization(**{**backend.binarization.__dict__, **changes})
+        backend.binarization = dataclasses.replace(backend.binarization, **changes)
     print(f"options: {backend.options}\nbinarization: {backend.binarization}")
     plain = not args.no_plain
     if args.memory_only:

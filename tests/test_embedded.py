@@ -14,7 +14,7 @@ import pytest
 
 from audar_plugins import SpeakerCount
 from audar_plugins.audio import load_audio
-from audar_plugins.backends.embedded import EmbeddedBackend, EmbeddedOptions
+from audar_plugins.backends.embedded import EmbeddedOptions
 from audar_plugins.backends.embedded.clustering import cluster_embeddings
 from audar_plugins.backends.embedded.encoder import GE2EEncoder, MelSpectrogram, mel_filterbank
 from audar_plugins.backends.embedded.vad import SileroVAD

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,7 +96,7 @@ class EmbeddedBackend:
             unknown = set(overrides) - set(EmbeddedOptions.__dataclass_fields__)
             if unknown:
                 raise InvalidOptionError(f"unknown option(s) {sorted(unknown)} for the embedded backend")
-            options = EmbeddedOptions(**{**options.__dict__, **overrides})
+            options = dataclasses.replace(options, **overrides)
         self.options = options
         # speech shorter than 200 ms (shorter than a word) is a flicker at a speaker change
         self.binarization = Binarization(onset=0.5, offset=0.5, min_duration_on=0.2)

@@ -55,18 +55,18 @@ def cluster_embeddings(
     points = normalize(embeddings.astype(np.float32))
     sample = np.linspace(0, count - 1, min(count, max_points)).round().astype(int)
     reduced = points[sample]
-    sizes = np.full(sample.size, count / sample.size)
+    stands_for = count / sample.size  # members each sampled point represents
 
     tree = linkage(reduced, method="average", metric="cosine")
     low = int(min(min_clusters, count))
     high = int(min(max_clusters, count))
     labels = fcluster(tree, t=threshold, criterion="distance")
-    centroids = _large_centroids(reduced, sizes, labels, min_size)
+    centroids = _large_centroids(reduced, labels, min_size / stands_for)
     if centroids.shape[0] > high:
         centroids = _merge_closest(centroids, high)
     elif centroids.shape[0] < low:
         labels = fcluster(tree, t=low, criterion="maxclust")
-        centroids = _large_centroids(reduced, sizes, labels, 1)
+        centroids = _large_centroids(reduced, labels, 0)
 
     for _ in range(refinements):
         assignment = np.argmax(points @ centroids.T, axis=1)
@@ -77,14 +77,11 @@ def cluster_embeddings(
     return _by_first_appearance(np.argmax(points @ centroids.T, axis=1))
 
 
-def _large_centroids(points: np.ndarray, sizes: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarray:
+def _large_centroids(points: np.ndarray, labels: np.ndarray, min_size: float) -> np.ndarray:
     """Normalised centroids of the clusters with at least ``min_size`` members (the largest if none)."""
-    clusters = np.unique(labels)
-    weight = np.array([sizes[labels == c].sum() for c in clusters])
-    keep = clusters[weight >= min_size] if (weight >= min_size).any() else clusters[[np.argmax(weight)]]
-    return normalize(
-        np.stack([(points[labels == c] * sizes[labels == c, np.newaxis]).sum(axis=0) for c in keep])
-    )
+    clusters, members = np.unique(labels, return_counts=True)
+    keep = clusters[members >= min_size] if (members >= min_size).any() else clusters[[np.argmax(members)]]
+    return normalize(np.stack([points[labels == c].sum(axis=0) for c in keep]))
 
 
 def _merge_closest(centroids: np.ndarray, target: int) -> np.ndarray:
