@@ -11,6 +11,7 @@ span. :meth:`SpeakerActivity.to_annotation` turns them into a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -134,6 +135,26 @@ class SpeakerActivity:
                 )
             embeddings.flags.writeable = False
             object.__setattr__(self, "embeddings", embeddings)
+
+    @classmethod
+    def concatenate(cls, blocks: Sequence[SpeakerActivity]) -> SpeakerActivity:
+        """Join consecutive blocks (as a streaming session returns them) into one.
+
+        The blocks must share frame duration and labels and follow each other
+        without gaps; the result starts where the first block starts.
+        """
+        if not blocks:
+            raise InvalidOptionError("nothing to concatenate: no blocks given")
+        first = blocks[0]
+        position = first.start
+        for block in blocks:
+            if block.labels != first.labels or block.frame_duration != first.frame_duration:
+                raise InvalidOptionError("blocks to concatenate must share labels and frame duration")
+            if not math.isclose(block.start, position, abs_tol=1e-6 + 1e-3 * first.frame_duration):
+                raise InvalidOptionError(f"block starting at {block.start:.3f} s does not follow {position:.3f} s")
+            position = block.end
+        probabilities = np.concatenate([block.probabilities for block in blocks])
+        return cls(probabilities, first.frame_duration, first.start, first.labels, blocks[-1].embeddings)
 
     @property
     def num_frames(self) -> int:

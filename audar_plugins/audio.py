@@ -282,3 +282,36 @@ class _GrowingBuffer:
 def _is_torch_tensor(value: Any) -> bool:
     # Checked by type name so that torch is never imported here.
     return type(value).__module__.startswith("torch") and hasattr(value, "detach")
+
+
+def stream_samples(chunk: Any, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Check one push of live audio and return it as 1-D float32 at 16 kHz.
+
+    A live stream is not resampled or downmixed piecewise: a push must already
+    be mono 16 kHz (``(time,)``, ``(1, time)`` or ``(time, 1)``), as float or
+    integer PCM samples, or ``bytes`` of 16-bit little-endian PCM. Anything
+    else raises an :class:`~audar_plugins.errors.AudioError` and changes nothing.
+    An empty push is allowed.
+    """
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate != SAMPLE_RATE:
+        raise InvalidAudioError(
+            f"live audio must be {SAMPLE_RATE} Hz, got sample_rate={sample_rate!r}; "
+            "resample the stream first (soxr.ResampleStream does it chunk by chunk)"
+        )
+    if isinstance(chunk, (bytes, bytearray, memoryview)):
+        if len(chunk) % 2:
+            raise InvalidAudioError(f"16-bit PCM bytes come in pairs, got {len(chunk)} bytes")
+        chunk = np.frombuffer(chunk, dtype="<i2")
+    elif _is_torch_tensor(chunk):
+        chunk = chunk.detach().cpu().numpy()
+    elif not isinstance(chunk, np.ndarray):
+        raise UnsupportedAudioTypeError(
+            f"a live push is a numpy array, a torch tensor or PCM16 bytes, got {type(chunk).__name__}"
+        )
+    if chunk.ndim == 2 and 1 in chunk.shape:
+        chunk = chunk.reshape(-1)
+    if chunk.ndim != 1:
+        raise InvalidAudioError(f"live audio must be mono, got an array of shape {chunk.shape}; downmix it first")
+    samples = _as_float32(chunk)
+    _check_finite(samples, 0, SAMPLE_RATE, "the pushed audio")
+    return samples

@@ -17,7 +17,9 @@ against the built-ins keeps working (``except FileNotFoundError`` still catches
     ├── InvalidOptionError              (ValueError) an option out of its valid range
     ├── FormatError                     (ValueError) an RTTM/UEM file cannot be read
     ├── BackendNotFoundError            (LookupError) no backend registered under a name
-    ├── BackendLoadError                a registered backend failed to load
+    ├── BackendLoadError                a registered backend or its checkpoint failed to load
+    ├── SessionClosedError              (RuntimeError) audio pushed to a flushed streaming session
+    ├── SnapshotError                   (ValueError) a session snapshot cannot be restored here
     └── MissingDependencyError          (ImportError) an optional extra is not installed
 """
 
@@ -36,6 +38,8 @@ __all__ = [
     "BackendNotFoundError",
     "BackendLoadError",
     "MissingDependencyError",
+    "SessionClosedError",
+    "SnapshotError",
 ]
 
 
@@ -81,6 +85,14 @@ class BackendNotFoundError(AudarError, LookupError):
 
 class BackendLoadError(AudarError):
     """A registered backend could not be imported or constructed."""
+
+
+class SessionClosedError(AudarError, RuntimeError):
+    """A streaming session was used after its final flush."""
+
+
+class SnapshotError(AudarError, ValueError):
+    """Bytes are not a session snapshot, or were taken with another model or version."""
 
 
 class MissingDependencyError(AudarError, ImportError):

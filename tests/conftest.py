@@ -25,3 +25,29 @@ def embedded():
     from audar_plugins.backends.embedded import EmbeddedBackend
 
     return EmbeddedBackend()
+
+
+@pytest.fixture(scope="session")
+def tiny_sortformer(tmp_path_factory) -> Path:
+    """A tiny randomly initialised Streaming Sortformer v2 (4 speakers), saved as a real .nemo file."""
+    from audar_plugins.backends.sortformer.architecture import build_random_model
+
+    path = tmp_path_factory.mktemp("sortformer") / "tiny-4spk.nemo"
+    build_random_model(4, "tiny", seed=0, save_to=path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sortformer(tiny_sortformer):
+    """The sortformer backend on the tiny model, loaded once."""
+    from audar_plugins.backends.sortformer import SortformerBackend
+
+    return SortformerBackend(tiny_sortformer)
+
+
+@pytest.fixture(scope="session")
+def speech(data):
+    """18.6 s of real three-speaker speech at 16 kHz."""
+    from audar_plugins.audio import load_audio
+
+    return load_audio(data / "falcon" / "test.wav")

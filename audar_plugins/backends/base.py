@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..activity import Binarization, SpeakerActivity
 from ..audio import AudioInput
 from ..errors import InvalidOptionError
 
-__all__ = ["Backend", "ProgressCallback", "SpeakerCount"]
+__all__ = ["Backend", "ProgressCallback", "SpeakerCount", "StreamingBackend", "StreamingSession"]
 
 ProgressCallback = Callable[[float, float], None]
 """Called as ``progress(done, total)`` with seconds of audio processed and in all."""
@@ -87,3 +87,35 @@ class Backend(Protocol):
     ) -> SpeakerActivity:
         """Speaker probabilities for the whole of ``audio`` (anything :func:`load_audio` takes)."""
         ...
+
+
+@runtime_checkable
+class StreamingSession(Protocol):
+    """A live stream: 16 kHz mono audio pushed in pieces, speaker probabilities out.
+
+    Each :meth:`push` returns the frames that became final (possibly none);
+    :meth:`flush` ends the stream and returns the rest. Concatenated
+    (:meth:`SpeakerActivity.concatenate`), the blocks cover the whole stream.
+    """
+
+    sample_rate: int
+    frame_duration: float
+    labels: tuple[str, ...]
+    closed: bool
+
+    def push(self, audio: Any, sample_rate: int = 16_000) -> SpeakerActivity: ...
+
+    def flush(self) -> SpeakerActivity: ...
+
+    def snapshot(self) -> bytes:
+        """The session's state, for ``restore_session`` here or in another process."""
+        ...
+
+
+@runtime_checkable
+class StreamingBackend(Backend, Protocol):
+    """A backend that also diarizes live audio."""
+
+    def open_session(self, preset: Any = None) -> StreamingSession: ...
+
+    def restore_session(self, snapshot: bytes) -> StreamingSession: ...

@@ -1,0 +1,154 @@
+"""SortformerBackend: NVIDIA's Streaming Sortformer (and Audar's 8-speaker fine-tune) on NeMo."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...activity import Binarization, SpeakerActivity, default_labels
+from ...audio import SAMPLE_RATE, AudioInput, load_audio
+from ...errors import InvalidOptionError
+from ..base import ProgressCallback, SpeakerCount
+from .checkpoint import load_sortformer, resolve_device
+from .presets import StreamingConfig, resolve_preset
+from .session import SortformerSession
+from .shared_model import SharedSortformer
+
+__all__ = ["MODEL_CARD_BINARIZATION", "SortformerBackend"]
+
+MODEL_CARD_BINARIZATION = Binarization(onset=0.5, offset=0.5, pad_onset=0.1, pad_offset=0.1)
+"""The post-processing Audar-Diarization-V1's model card uses."""
+
+_OFFLINE_BLOCK_SECONDS = 60.0
+
+
+class SortformerBackend:
+    """Streaming Sortformer behind the :class:`~audar_plugins.backends.base.Backend` protocol.
+
+    Parameters
+    ----------
+    model
+        A ``.nemo`` path, a model hub name (``"nvidia/diar_streaming_sortformer_4spk-v2.1"``,
+        fetched by NeMo where the hub is reachable), or an already loaded
+        ``SortformerEncLabelModel``.
+    device
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or a ``torch.device``.
+    half
+        Run in half precision (CUDA only).
+    preset
+        Default latency preset of :meth:`diarize` and new sessions: a name from
+        :data:`~audar_plugins.backends.sortformer.presets.PRESETS`, a
+        :class:`StreamingConfig`, or a dict of its fields.
+    binarization
+        Post-processing; the model card's (onset/offset 0.5, pads 0.1 s) by default.
+
+    Offline diarization runs the streaming path over the recording in blocks,
+    so memory stays bounded on long inputs. Several sessions, with different
+    presets and in different threads, may share one backend.
+    """
+
+    name = "sortformer"
+
+    def __init__(
+        self,
+        model: Any,
+        device: Any = "cpu",
+        half: bool = False,
+        preset: str | StreamingConfig | Mapping[str, int] = "card",
+        binarization: Binarization | Mapping[str, float] | None = None,
+    ) -> None:
+        if isinstance(model, (str, Path)):
+            loaded = load_sortformer(model, device=device, half=half)
+        elif hasattr(model, "forward_streaming_step"):
+            resolved = resolve_device(device, half)
+            loaded = model.to(resolved).eval()
+            loaded = loaded.half() if half else loaded
+        else:
+            raise InvalidOptionError(
+                f"model must be a .nemo path, a hub name or a SortformerEncLabelModel, got {type(model).__name__}"
+            )
+        self._shared = SharedSortformer(loaded)
+        self.labels = default_labels(self._shared.num_speakers)
+        self.preset = self._checked(preset)
+        if isinstance(binarization, Mapping):
+            binarization = Binarization(**binarization)
+        self.binarization = binarization or MODEL_CARD_BINARIZATION
+
+    @property
+    def num_speakers(self) -> int:
+        """The most speakers the model tracks (4 or 8), read from the checkpoint."""
+        return self._shared.num_speakers
+
+    @property
+    def model(self):
+        """The NeMo model. Its streaming attributes are set per step: do not rely on them."""
+        return self._shared.model
+
+    @property
+    def frame_duration(self) -> float:
+        return self._shared.frame_duration
+
+    def _checked(self, preset: str | StreamingConfig | Mapping[str, int]) -> StreamingConfig:
+        config = resolve_preset(dict(preset) if isinstance(preset, Mapping) else preset)
+        return config.for_speakers(self.num_speakers)
+
+    def open_session(self, preset: str | StreamingConfig | Mapping[str, int] | None = None) -> SortformerSession:
+        """A live session on this backend's model, with its own latency preset."""
+        if not self._shared.streaming:
+            raise InvalidOptionError("this checkpoint is an offline Sortformer (streaming_mode false): no live sessions")
+        return SortformerSession(self._shared, self.preset if preset is None else self._checked(preset), self.labels)
+
+    def restore_session(self, snapshot: bytes) -> SortformerSession:
+        """Resume a session from :meth:`SortformerSession.snapshot` bytes, in this or another process."""
+        return SortformerSession.restore(self._shared, snapshot)
+
+    def diarize(
+        self,
+        audio: AudioInput,
+        speakers: SpeakerCount = SpeakerCount(),
+        progress: ProgressCallback | None = None,
+    ) -> SpeakerActivity:
+        """The model's 80 ms speaker probabilities over the whole of ``audio``.
+
+        Sortformer finds speakers itself, in order of arrival. ``num_speakers``
+        or ``max_speakers`` below the model's count keep the first speakers
+        and silence the later ones; asking for more than the model tracks is an error.
+        """
+        low, high = speakers.bounds
+        if low > self.num_speakers:
+            raise InvalidOptionError(
+                f"this model tracks at most {self.num_speakers} speakers; {low} were asked for"
+            )
+        waveform = load_audio(audio)
+        if self._shared.streaming:
+            activity = self._streamed(waveform, progress)
+        else:
+            activity = self._whole(waveform, progress)
+        if high < self.num_speakers:
+            probabilities = np.array(activity.probabilities)
+            probabilities[:, int(high):] = 0.0
+            activity = SpeakerActivity(probabilities, activity.frame_duration, activity.start, activity.labels)
+        return activity
+
+    def _streamed(self, waveform: np.ndarray, progress: ProgressCallback | None) -> SpeakerActivity:
+        session = self.open_session()
+        total = len(waveform) / SAMPLE_RATE
+        block = int(_OFFLINE_BLOCK_SECONDS * SAMPLE_RATE)
+        blocks = []
+        for start in range(0, len(waveform), block):
+            blocks.append(session.push(waveform[start : start + block]))
+            if progress is not None:
+                progress(min(start + block, len(waveform)) / SAMPLE_RATE, total)
+        blocks.append(session.flush())
+        return SpeakerActivity.concatenate(blocks)
+
+    def _whole(self, waveform: np.ndarray, progress: ProgressCallback | None) -> SpeakerActivity:
+        import torch
+
+        probabilities = self._shared.reference_forward(torch.from_numpy(waveform), self.preset)
+        if progress is not None:
+            progress(len(waveform) / SAMPLE_RATE, len(waveform) / SAMPLE_RATE)
+        return SpeakerActivity(probabilities.float().cpu().numpy(), self.frame_duration, 0.0, self.labels)
