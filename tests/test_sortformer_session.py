@@ -82,6 +82,21 @@ def test_async_streaming_state_also_matches(tiny_sortformer, speech):
     assert np.abs(got - expected).max() <= TOLERANCE
 
 
+@pytest.mark.parametrize(
+    "length",
+    # around chunk boundaries of the card preset (104 feature frames of 160 samples), and tiny inputs
+    [160 * (104 * k + r) + extra for k, r, extra in [(10, 0, 0), (10, 1, 0), (10, 1, 159), (9, 7, 50), (9, 8, 0), (11, 9, 3)]]
+    + [100, 300, 1281, 16000],
+)
+def test_every_stream_length_matches(sortformer, speech, length):
+    audio = np.ascontiguousarray(speech[:length])
+    expected = sortformer._shared.reference_forward(torch.from_numpy(audio), sortformer.preset).numpy()
+    got = stream(sortformer.open_session(), audio, [7919])
+    assert got.shape == expected.shape == (sortformer._shared.output_frames(length), 4)
+    if expected.size:
+        assert np.abs(got - expected).max() <= TOLERANCE
+
+
 def test_frames_are_emitted_as_soon_as_the_right_context_arrives(sortformer, speech):
     config = PRESETS["card"]
     session = sortformer.open_session("card")

@@ -44,8 +44,12 @@ class IncrementalFeatures:
         return self._compute(final)
 
     def flush(self) -> torch.Tensor:
-        """The remaining frames, with the end of the signal zero-padded as NeMo pads it."""
-        total = self.num_samples // self._hop + 1 if self.num_samples else 0
+        """The remaining frames, with the end of the signal zero-padded as NeMo pads it.
+
+        NeMo keeps ``num_samples // hop`` frames (its ``get_seq_len``), one fewer
+        than the centred STFT computes.
+        """
+        total = self.num_samples // self._hop
         return self._compute(total)
 
     def _compute(self, until: int) -> torch.Tensor:

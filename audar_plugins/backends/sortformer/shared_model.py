@@ -86,10 +86,8 @@ class SharedSortformer:
 
     def output_frames(self, num_samples: int) -> int:
         """How many 80 ms frames NeMo produces for ``num_samples`` of audio."""
-        if num_samples == 0:
-            return 0
         hop = round(self.sample_rate * float(self.model.preprocessor._cfg.window_stride))
-        return math.ceil((num_samples // hop + 1) / self.subsampling)
+        return math.ceil(num_samples // hop / self.subsampling)
 
 
 def _fingerprint(model) -> str:
