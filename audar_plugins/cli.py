@@ -46,15 +46,12 @@ def _parser() -> argparse.ArgumentParser:
 
     diarize = commands.add_parser("diarize", help="find who spoke when in audio files")
     diarize.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav, flac, ogg, mp3, ...)")
-    diarize.add_argument("--backend", default=DEFAULT_BACKEND, help=f"registered backend (default: {DEFAULT_BACKEND})")
+    _add_backend_options(diarize, DEFAULT_BACKEND)
     diarize.add_argument("--num-speakers", type=int, metavar="N", help="exact number of speakers")
     diarize.add_argument("--min-speakers", type=int, metavar="N", help="at least N speakers")
     diarize.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
-    diarize.add_argument("--format", choices=FORMATS, default="rttm", help="output format (default: rttm)")
-    diarize.add_argument(
-        "--output", metavar="PATH",
-        help="output file, or a directory for one file per input (default: standard output)",
-    )
+    _add_postprocessing_options(diarize)
+    _add_output_options(diarize, FORMATS)
     diarize.add_argument(
         "--plot", metavar="PATH",
         help="draw the speaker timeline to PATH (.png or .svg); with several inputs, PATH-<name>.png each",
@@ -63,6 +60,36 @@ def _parser() -> argparse.ArgumentParser:
     progress.add_argument("--progress", action="store_true", help="always show a progress bar")
     progress.add_argument("--quiet", action="store_true", help="never show a progress bar")
     diarize.set_defaults(run=_diarize)
+
+    stream = commands.add_parser(
+        "stream",
+        help="feed a file to a live session in pushes, as a microphone would",
+        description="Diarize FILE through a backend's live streaming session, pushing N ms at a "
+        "time, and print the result in the same formats as `audar diarize`, so that live and "
+        "offline output can be compared from the shell.",
+    )
+    stream.add_argument("file", metavar="FILE", help="audio file")
+    _add_backend_options(stream, "sortformer")
+    stream.add_argument("--push-ms", type=float, default=100.0, metavar="N", help="milliseconds per push (default 100)")
+    _add_postprocessing_options(stream)
+    _add_output_options(stream, FORMATS)
+    stream.set_defaults(run=_stream)
+
+    expand = commands.add_parser(
+        "expand-heads",
+        help="widen a Sortformer checkpoint's speaker heads (e.g. 4 -> 8 speakers)",
+        description="Copy the trained speaker slots into new ones, plus Gaussian noise scaled to "
+        "each head's weight spread (or, with --silent, leave the new slots off), raise the speaker "
+        "cache for the new count, and save a loadable .nemo.",
+    )
+    expand.add_argument("source", metavar="IN.nemo")
+    expand.add_argument("target", metavar="OUT.nemo")
+    expand.add_argument("--speakers", type=int, default=8, metavar="N", help="speaker slots after expansion (default 8)")
+    expand.add_argument("--noise-std", type=float, default=0.01, metavar="X",
+                        help="noise on the new slots, relative to the head's weight std (default 0.01)")
+    expand.add_argument("--silent", action="store_true", help="new slots start switched off (weights 0, bias -20)")
+    expand.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    expand.set_defaults(run=_expand_heads)
 
     backends = commands.add_parser("backends", help="list the registered backends")
     backends.set_defaults(run=_backends)
@@ -87,15 +114,108 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _diarize(args: argparse.Namespace) -> int:
-    from .formats import safe_uri, segments, write
-    from .pipeline import diarize
+def _add_backend_options(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--backend", default=default, help=f"registered backend (default: {default})")
+    parser.add_argument("--model", metavar="PATH_OR_NAME", help="checkpoint: a .nemo path or a model hub name")
+    parser.add_argument("--device", metavar="DEVICE", help="cpu, cuda, cuda:1, ... (backends with models)")
+    parser.add_argument("--preset", metavar="NAME",
+                        help="latency preset: card, nv-30.4s, nv-10s, nv-1.04s, nv-0.32s (Sortformer)")
+
+
+def _add_postprocessing_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("post-processing (default: the backend's own)")
+    group.add_argument("--onset", type=float, metavar="X", help="probability that starts speech")
+    group.add_argument("--offset", type=float, metavar="X", help="probability below which speech ends")
+    group.add_argument("--pad-onset", type=float, metavar="S", help="seconds added before each segment")
+    group.add_argument("--pad-offset", type=float, metavar="S", help="seconds added after each segment")
+    group.add_argument("--min-duration-on", type=float, metavar="S", help="drop speech shorter than S")
+    group.add_argument("--min-duration-off", type=float, metavar="S", help="fill gaps shorter than S")
+
+
+def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+    choices = (*formats, "npz")
+    parser.add_argument("--format", choices=choices, default="rttm",
+                        help="rttm, json (segments) or npz (frame probabilities, frame duration, labels)")
+    parser.add_argument(
+        "--output", metavar="PATH",
+        help="output file, or a directory for one file per input (default: standard output)",
+    )
+
+
+_POSTPROCESSING = ("onset", "offset", "pad_onset", "pad_offset", "min_duration_on", "min_duration_off")
+
+
+def _load_backend(args: argparse.Namespace):
     from .registry import load_backend
 
-    backend = load_backend(args.backend)
-    directory = _output_directory(args.output)
+    options = {name: getattr(args, name) for name in ("model", "device", "preset") if getattr(args, name) is not None}
+    return load_backend(args.backend, **options)
+
+
+def _binarization(args: argparse.Namespace, backend):
+    import dataclasses
+
+    overrides = {name: getattr(args, name) for name in _POSTPROCESSING if getattr(args, name) is not None}
+    return dataclasses.replace(backend.binarization, **overrides)
+
+
+class _Writer:
+    """Writes each input's result in the chosen format to a file, a directory or standard output."""
+
+    def __init__(self, args: argparse.Namespace, inputs: int) -> None:
+        self.format = args.format
+        self.inputs = inputs
+        self.directory = _output_directory(args.output)
+        self.output = args.output if self.directory is None else None
+        if self.format == "npz" and self.output is None and self.directory is None and sys.stdout.isatty():
+            raise AudarError("npz is binary: give --output FILE.npz (or a directory), or redirect standard output")
+        if self.format == "npz" and inputs > 1 and self.directory is None:
+            raise AudarError("npz holds one input: give --output DIR/ for several inputs")
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[_Writer]:
+        if self.format == "npz" or self.directory is not None:
+            self.stream = None
+            yield self
+            return
+        with _output_stream(self.output) as stream:
+            self.stream = stream
+            yield self
+
+    def write(self, result, uri: str) -> None:
+        from .formats import segments, write, write_npz
+
+        if self.directory is not None:
+            target = self.directory / f"{uri}.{self.format}"
+            if self.format == "npz":
+                write_npz(result.activity, target)
+            else:
+                with open(target, "w", encoding="utf-8") as file:
+                    write(result.annotation, file, self.format)
+        elif self.format == "npz":
+            if self.output is None:
+                write_npz(result.activity, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            else:
+                write_npz(result.activity, self.output)
+        elif self.format == "json" and self.inputs > 1:
+            # several documents in one stream: JSON Lines, each naming its file
+            self.stream.write(json.dumps({"uri": uri, "segments": segments(result.annotation)}) + "\n")
+        else:
+            write(result.annotation, self.stream, self.format)
+        if self.stream is not None:
+            self.stream.flush()
+
+
+def _diarize(args: argparse.Namespace) -> int:
+    from .formats import safe_uri
+    from .pipeline import diarize
+
+    writer = _Writer(args, len(args.files))
+    backend = _load_backend(args)
+    binarization = _binarization(args, backend)
     status = 0
-    with _output_stream(args.output if directory is None else None) as stream:
+    with writer.open():
         for path in args.files:
             uri = safe_uri(Path(path).stem)
             try:
@@ -106,6 +226,7 @@ def _diarize(args: argparse.Namespace) -> int:
                         num_speakers=args.num_speakers,
                         min_speakers=args.min_speakers,
                         max_speakers=args.max_speakers,
+                        binarization=binarization,
                         uri=uri,
                         progress=progress,
                     )
@@ -113,20 +234,47 @@ def _diarize(args: argparse.Namespace) -> int:
                 print(f"audar: error: {path}: {error}", file=sys.stderr)
                 status = 1
                 continue
-            if directory is not None:
-                with open(directory / f"{uri}.{args.format}", "w", encoding="utf-8") as file:
-                    write(result.annotation, file, args.format)
-            elif args.format == "json" and len(args.files) > 1:
-                # several documents in one stream: JSON Lines, each naming its file
-                stream.write(json.dumps({"uri": uri, "segments": segments(result.annotation)}) + "\n")
-            else:
-                write(result.annotation, stream, args.format)
-            stream.flush()
+            writer.write(result, uri)
             if args.plot:
                 from .plotting import plot_timeline
 
                 plot_timeline(result.annotation, _plot_path(args.plot, uri, len(args.files)), result.activity.end)
     return status
+
+
+def _stream(args: argparse.Namespace) -> int:
+    from .activity import SpeakerActivity
+    from .audio import SAMPLE_RATE, load_audio
+    from .formats import safe_uri
+    from .pipeline import Diarization
+
+    if not 1 <= args.push_ms <= 3_600_000:
+        raise AudarError(f"--push-ms must be between 1 and 3600000, got {args.push_ms}")
+    writer = _Writer(args, 1)
+    backend = _load_backend(args)
+    if not hasattr(backend, "open_session"):
+        raise AudarError(f"backend {args.backend!r} has no live sessions")
+    binarization = _binarization(args, backend)
+    audio = load_audio(args.file)
+    session = backend.open_session()
+    push = max(1, round(args.push_ms * SAMPLE_RATE / 1000))
+    blocks = [session.push(audio[start : start + push]) for start in range(0, len(audio), push)]
+    blocks.append(session.flush())
+    activity = SpeakerActivity.concatenate(blocks)
+    uri = safe_uri(Path(args.file).stem)
+    result = Diarization(activity, activity.to_annotation(binarization, uri), binarization, backend.name)
+    with writer.open():
+        writer.write(result, uri)
+    return 0
+
+
+def _expand_heads(args: argparse.Namespace) -> int:
+    from .backends.sortformer.heads import expand_checkpoint
+
+    before, after = expand_checkpoint(args.source, args.target, speakers=args.speakers,
+                                      noise_std=args.noise_std, silent=args.silent, seed=args.seed)
+    print(f"{args.target}: {args.speakers} speakers, {after:,} parameters ({after - before:+,})")
+    return 0
 
 
 def _output_directory(output: str | None) -> Path | None:

@@ -7,6 +7,9 @@ string) and ``write_<format>()`` (to an open text file).
 - JSON: the model card's shape,
   ``{"segments": [{"speaker": "speaker_0", "start": 0.0, "end": 3.2}, ...]}``,
   ordered by start time; times in seconds, rounded to the millisecond.
+- NPZ: the frame probabilities themselves (:func:`write_npz`), for users who
+  post-process or plot them: ``probabilities`` (frames x speakers, float32),
+  ``frame_duration``, ``start`` and ``labels``.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from .errors import FormatError, InvalidOptionError
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation, Timeline
+
+    from .activity import SpeakerActivity
 
 __all__ = [
     "FORMATS",
@@ -33,6 +38,8 @@ __all__ = [
     "write_rttm",
     "read_rttm",
     "read_uem",
+    "write_npz",
+    "read_npz",
 ]
 
 FORMATS = ("rttm", "json")
@@ -125,3 +132,32 @@ def _read(loader: Any, path: str | os.PathLike, kind: str) -> dict[str, Any]:
         return loader(os.fspath(path))
     except Exception as error:
         raise FormatError(f"cannot read {os.fspath(path)!r} as {kind}: {error}") from error
+
+
+def write_npz(activity: SpeakerActivity, file: str | os.PathLike | BinaryIO) -> None:
+    """Save the frame probabilities, frame duration, start time and labels as ``.npz``."""
+    import numpy as np
+
+    np.savez(
+        file,
+        probabilities=np.asarray(activity.probabilities),
+        frame_duration=np.float64(activity.frame_duration),
+        start=np.float64(activity.start),
+        labels=np.array(activity.labels, dtype=str),
+    )
+
+
+def read_npz(file: str | os.PathLike | BinaryIO) -> SpeakerActivity:
+    """The :class:`SpeakerActivity` that :func:`write_npz` saved."""
+    import numpy as np
+
+    from .activity import SpeakerActivity
+
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            return SpeakerActivity(
+                data["probabilities"], float(data["frame_duration"]), float(data["start"]),
+                tuple(str(label) for label in data["labels"]),
+            )
+    except (OSError, ValueError, KeyError) as error:
+        raise FormatError(f"not a speaker-activity .npz file: {error}") from None

@@ -8,6 +8,7 @@ gets a clear error rather than a traceback from deep inside NeMo.
 
 from __future__ import annotations
 
+import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ class CheckpointInfo:
 
 def import_sortformer_class():
     """NeMo's ``SortformerEncLabelModel`` class; a clear error when NeMo is not installed."""
+    # NeMo logs INFO lines to standard output, which is where our results go; send them
+    # to standard error unless the user decided otherwise (read when NeMo is first imported).
+    os.environ.setdefault("NEMO_REDIRECT_LOGS_TO_STDERR", "1")
     try:
         from nemo.collections.asr.models import SortformerEncLabelModel
     except ImportError as error:
