@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from datasets import ami, falcon, librispeech_conversations  # noqa: E402
+from recordings import ami, falcon, librispeech_conversations  # noqa: E402
 
 from audar_plugins.activity import SpeakerActivity  # noqa: E402
 from audar_plugins.audio import SAMPLE_RATE, load_audio  # noqa: E402
@@ -99,7 +99,7 @@ def memory_run(minutes: float) -> dict:
 import json, resource, sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
 import numpy as np
-from datasets import librispeech_conversations
+from recordings import librispeech_conversations
 from audar_plugins.backends.embedded import EmbeddedBackend
 items = librispeech_conversations()
 one = np.concatenate([item.audio for item in items])

@@ -8,6 +8,7 @@ gets a clear error rather than a traceback from deep inside NeMo.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tarfile
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ def import_sortformer_class():
     try:
         from nemo.collections.asr.models import SortformerEncLabelModel
     except ImportError as error:
-        raise MissingDependencyError("nemo_toolkit[asr]", "nemo", "the sortformer backend") from error
+        if importlib.util.find_spec("nemo") is None:
+            raise MissingDependencyError("nemo_toolkit[asr]", "nemo", "the sortformer backend") from error
+        raise BackendLoadError(f"NeMo is installed but its ASR collection failed to import: {error}") from error
     return SortformerEncLabelModel
 
 
