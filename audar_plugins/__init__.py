@@ -8,7 +8,7 @@
 from . import formats
 from .activity import Binarization, SpeakerActivity
 from .audio import SAMPLE_RATE, load_audio
-from .backends.base import Backend, SpeakerCount
+from .backends.base import Backend, SpeakerCount, StreamingBackend, StreamingSession
 from .errors import (
     AudarError,
     AudioDecodeError,
@@ -21,6 +21,8 @@ from .errors import (
     InvalidAudioError,
     InvalidOptionError,
     MissingDependencyError,
+    SessionClosedError,
+    SnapshotError,
     UnsupportedAudioTypeError,
 )
 from .pipeline import Diarization, diarize
@@ -44,8 +46,12 @@ __all__ = [
     "InvalidAudioError",
     "InvalidOptionError",
     "MissingDependencyError",
+    "SessionClosedError",
+    "SnapshotError",
     "SpeakerActivity",
     "SpeakerCount",
+    "StreamingBackend",
+    "StreamingSession",
     "UnsupportedAudioTypeError",
     "available_backends",
     "diarize",

@@ -269,7 +269,7 @@ def _stream(args: argparse.Namespace) -> int:
 
 
 def _expand_heads(args: argparse.Namespace) -> int:
-    from .backends.sortformer.heads import expand_checkpoint
+    from .training.heads import expand_checkpoint
 
     before, after = expand_checkpoint(args.source, args.target, speakers=args.speakers,
                                       noise_std=args.noise_std, silent=args.silent, seed=args.seed)

@@ -11,16 +11,21 @@ it times, in the same process and one after the other:
   mode, features of the whole file first), the reference;
 - our live session fed 100 ms pushes (features computed push by push);
 
-and prints their real-time factors, the ratio live / NeMo, and the peak
-resident memory during each run (sampled every 10 ms). The 8-speaker model is
-the 4-speaker one widened by ``expand_speaker_heads`` (speaker cache 264).
+and prints their real-time factors, the ratio live / NeMo, the resident memory
+once the model is built, the peak during each run, and the largest difference
+between the two outputs. Each run has a fresh process, so no run inherits
+another's memory. The 8-speaker model is the 4-speaker one widened by
+``expand_speaker_heads`` (speaker cache 264).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -29,9 +34,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from recordings import ami  # noqa: E402
+from recordings import ami
 
-from audar_plugins.audio import SAMPLE_RATE, load_audio  # noqa: E402
+from audar_plugins.audio import SAMPLE_RATE, load_audio
 
 PRESETS = ("card", "nv-1.04s", "nv-10s")
 
@@ -88,20 +93,56 @@ def run_live(backend, audio: np.ndarray, preset, push: int) -> np.ndarray:
     return np.concatenate([block.probabilities for block in blocks])
 
 
-def measure(backend, audio: np.ndarray, preset_name: str, push: int) -> dict:
-    preset = backend._checked(preset_name)
-    seconds = len(audio) / SAMPLE_RATE
-    row = {"speakers": backend.num_speakers, "preset": preset_name, "latency_s": preset.latency,
-           "spkcache_len": preset.spkcache_len}
+def one_run(args: argparse.Namespace) -> None:
+    """In a fresh process: build the model, run one way once, report time and memory as JSON."""
+    import resource
+
+    import torch
+
+    from audar_plugins.backends.sortformer import SortformerBackend
+    from audar_plugins.backends.sortformer.architecture import build_random_model
+    from audar_plugins.training.heads import expand_speaker_heads
+
+    audio = test_audio(args.seconds)
+    model = build_random_model(4, "full")
+    if args.speakers != 4:
+        model = expand_speaker_heads(model, args.speakers, noise_std=0.01)
+    backend = SortformerBackend(model)
+    preset = backend._checked(args.preset)
+    before = PeakMemory.resident()
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        if args.way == "nemo":
+            output = run_reference(backend, audio, preset)
+        else:
+            output = run_live(backend, audio, preset, round(args.push_ms * SAMPLE_RATE / 1000))
+        elapsed = time.perf_counter() - start
+    np.save(args.output, output)
+    print(json.dumps({
+        "rtf": elapsed / (len(audio) / SAMPLE_RATE),
+        "peak_mb": max(memory.peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "model_mb": before,
+        "latency_s": preset.latency,
+        "spkcache_len": preset.spkcache_len,
+        "threads": torch.get_num_threads(),
+    }))
+
+
+def measure(args: argparse.Namespace, speakers: int, preset: str, folder: Path) -> dict:
+    row: dict = {"speakers": speakers, "preset": preset}
     outputs = {}
-    for name, run in (("nemo", lambda: run_reference(backend, audio, preset)),
-                      ("live", lambda: run_live(backend, audio, preset, push))):
-        with PeakMemory() as memory:
-            start = time.perf_counter()
-            outputs[name] = run()
-            elapsed = time.perf_counter() - start
-        row[f"{name}_rtf"] = elapsed / seconds
-        row[f"{name}_peak_mb"] = memory.peak
+    for way in ("nemo", "live"):
+        output = folder / f"{speakers}-{preset}-{way}.npy"
+        command = [sys.executable, __file__, "--one", way, "--speakers", str(speakers), "--presets", preset,
+                   "--seconds", str(args.seconds), "--push-ms", str(args.push_ms), "--output", str(output)]
+        env = {**os.environ, "TQDM_DISABLE": "1", "NEMO_REDIRECT_LOGS_TO_STDERR": "1"}
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise SystemExit(f"{way} run failed:\n{done.stderr[-3000:]}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        row.update(latency_s=result["latency_s"], spkcache_len=result["spkcache_len"], model_mb=result["model_mb"])
+        row[f"{way}_rtf"], row[f"{way}_peak_mb"] = result["rtf"], result["peak_mb"]
+        outputs[way] = np.load(output)
     row["live_over_nemo"] = row["live_rtf"] / row["nemo_rtf"]
     row["max_abs_diff"] = float(np.abs(outputs["live"] - outputs["nemo"]).max())
     return row
@@ -114,36 +155,31 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=list(PRESETS))
     parser.add_argument("--speakers", nargs="+", type=int, default=[4, 8])
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    parser.add_argument("--one", choices=("nemo", "live"), help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        args.way, args.speakers, args.preset = args.one, args.speakers[0], args.presets[0]
+        one_run(args)
+        return
 
-    import os
-
-    os.environ["TQDM_DISABLE"] = "1"  # NeMo's streaming forward draws a progress bar; keep the table readable
     import torch
 
-    from audar_plugins.backends.sortformer import SortformerBackend
-    from audar_plugins.backends.sortformer.architecture import build_random_model
-    from audar_plugins.backends.sortformer.heads import count_parameters, expand_speaker_heads
-
-    audio = test_audio(args.seconds)
-    push = round(args.push_ms * SAMPLE_RATE / 1000)
-    base = build_random_model(4, "full")
-    print(f"full-size v2 model: {count_parameters(base) / 1e6:.2f} M parameters; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; {args.seconds:.0f} s of audio, {args.push_ms:.0f} ms pushes", flush=True)
+    print(f"full-size random v2 model (117.69 M parameters, 4 speakers; 8 = widened heads); torch "
+          f"{torch.__version__}, {torch.get_num_threads()} threads; {args.seconds:.0f} s of AMI audio; "
+          f"live pushes of {args.push_ms:.0f} ms; each run in a fresh process", flush=True)
+    print(f"{'spk':>3} {'preset':<9} {'latency':>7} {'cache':>5} {'NeMo RTF':>8} {'live RTF':>8} "
+          f"{'live/NeMo':>9} {'model MB':>8} {'NeMo peak':>9} {'live peak':>9} {'max diff':>9}", flush=True)
     rows = []
-    header = (f"{'spk':>3} {'preset':<9} {'latency':>7} {'cache':>5} {'NeMo RTF':>8} {'live RTF':>8} "
-              f"{'live/NeMo':>9} {'NeMo MB':>8} {'live MB':>8} {'max diff':>9}")
-    print(header)
-    for speakers in args.speakers:
-        model = base if speakers == 4 else expand_speaker_heads(base, speakers, noise_std=0.01)
-        backend = SortformerBackend(model)
-        for preset in args.presets:
-            row = measure(backend, audio, preset, push)
-            rows.append(row)
-            print(f"{speakers:>3} {preset:<9} {row['latency_s']:>6.2f}s {row['spkcache_len']:>5} "
-                  f"{row['nemo_rtf']:>8.3f} {row['live_rtf']:>8.3f} {row['live_over_nemo']:>9.3f} "
-                  f"{row['nemo_peak_mb']:>8.0f} {row['live_peak_mb']:>8.0f} {row['max_abs_diff']:>9.1e}", flush=True)
-        del backend, model
+    with tempfile.TemporaryDirectory() as folder:
+        for speakers in args.speakers:
+            for preset in args.presets:
+                row = measure(args, speakers, preset, Path(folder))
+                rows.append(row)
+                print(f"{speakers:>3} {preset:<9} {row['latency_s']:>6.2f}s {row['spkcache_len']:>5} "
+                      f"{row['nemo_rtf']:>8.3f} {row['live_rtf']:>8.3f} {row['live_over_nemo']:>9.3f} "
+                      f"{row['model_mb']:>8.0f} {row['nemo_peak_mb']:>9.0f} {row['live_peak_mb']:>9.0f} "
+                      f"{row['max_abs_diff']:>9.1e}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 

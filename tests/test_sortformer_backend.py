@@ -18,10 +18,9 @@ from audar_plugins.registry import load_backend
 
 def nemo_diarize_segments(backend, audio: np.ndarray, binarization: Binarization) -> set[tuple[float, float, str]]:
     """Segments of NeMo's own ``SortformerEncLabelModel.diarize()`` on the same model and preset."""
-    from omegaconf import OmegaConf
-
     from nemo.collections.asr.models.sortformer_diar_models import DiarizeConfig
     from nemo.collections.asr.parts.utils.vad_utils import PostProcessingParams
+    from omegaconf import OmegaConf
 
     params = OmegaConf.structured(PostProcessingParams(**vars(binarization)))
     config = DiarizeConfig(sample_rate=16000, postprocessing_params=params, verbose=False)

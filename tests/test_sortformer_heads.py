@@ -8,10 +8,13 @@ import torch
 
 from audar_plugins.backends.sortformer import SortformerBackend
 from audar_plugins.backends.sortformer.architecture import build_random_model
-from audar_plugins.backends.sortformer.heads import count_parameters, expand_checkpoint, expand_speaker_heads
 from audar_plugins.backends.sortformer.presets import PRESETS
 from audar_plugins.errors import InvalidOptionError
-
+from audar_plugins.training.heads import (
+    count_parameters,
+    expand_checkpoint,
+    expand_speaker_heads,
+)
 
 # A wider output matrix may be multiplied in another order: equal up to float32 rounding.
 UNCHANGED = dict(rtol=0, atol=1e-6)

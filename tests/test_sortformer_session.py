@@ -18,7 +18,11 @@ from hypothesis import strategies as st
 from audar_plugins.activity import SpeakerActivity
 from audar_plugins.backends.base import StreamingBackend, StreamingSession
 from audar_plugins.backends.sortformer import PRESETS
-from audar_plugins.errors import InvalidAudioError, SessionClosedError, UnsupportedAudioTypeError
+from audar_plugins.errors import (
+    InvalidAudioError,
+    SessionClosedError,
+    UnsupportedAudioTypeError,
+)
 
 TOLERANCE = 1e-5
 _references: dict = {}
@@ -110,20 +114,23 @@ def test_frames_are_emitted_as_soon_as_the_right_context_arrives(sortformer, spe
         assert session.emitted_frames == ready_chunks * config.chunk_len
 
 
-def test_features_are_computed_on_the_push_only(sortformer, speech):
-    """Each push runs the mel front end on the new samples plus a fixed look-back, never on the past."""
+def test_features_are_computed_once_and_only_when_a_step_needs_them(sortformer, speech):
+    """The mel front end never recomputes the past: its total input is the stream plus a
+    fixed look-back per call, and small pushes share one call per model step."""
     lengths = []
     hook = sortformer.model.preprocessor.register_forward_pre_hook(
         lambda module, args, kwargs: lengths.append(kwargs["input_signal"].shape[1]), with_kwargs=True
     )
+    pushed = 16000 * 15
     try:
-        session = sortformer.open_session()
-        for start in range(0, 16000 * 15, 1600):  # 15 s in 100 ms pushes
+        session = sortformer.open_session("card")
+        for start in range(0, pushed, 1600):  # 15 s in 100 ms pushes
             session.push(speech[start : start + 1600])
     finally:
         hook.remove()
-    assert len(lengths) >= 140
-    assert max(lengths) <= 1600 + 3 * 160 + 256 + 160
+    steps = session.emitted_frames // PRESETS["card"].chunk_len
+    assert len(lengths) == steps  # one front-end call per model step, not per push
+    assert sum(lengths) <= pushed + len(lengths) * (3 * 160 + 256)
 
 
 def test_two_presets_on_one_model_do_not_disturb_each_other(sortformer, speech):

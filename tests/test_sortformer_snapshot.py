@@ -103,7 +103,7 @@ def test_a_snapshot_header_is_plain_json(sortformer, speech):
 
 def retained_bytes(session) -> int:
     """Bytes of every array and tensor the session holds between pushes."""
-    total = session._feature_buffer.numel() * 4 + session._features._tail.nbytes
+    total = session._feature_buffer.numel() * 4 + sum(piece.nbytes for piece in session._features._pieces)
     for value in vars(session._state).values():
         if value is not None:
             total += value.numel() * value.element_size()

@@ -37,7 +37,7 @@ class SortformerBackend:
     device
         ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or a ``torch.device``.
     half
-        Run in half precision (CUDA only).
+        Run the model under float16 autocast (CUDA only); features stay float32.
     preset
         Default latency preset of :meth:`diarize` and new sessions: a name from
         :data:`~audar_plugins.backends.sortformer.presets.PRESETS`, a
@@ -60,17 +60,16 @@ class SortformerBackend:
         preset: str | StreamingConfig | Mapping[str, int] = "card",
         binarization: Binarization | Mapping[str, float] | None = None,
     ) -> None:
+        resolved = resolve_device(device, half)
         if isinstance(model, (str, Path)):
-            loaded = load_sortformer(model, device=device, half=half)
+            loaded = load_sortformer(model, device=resolved)
         elif hasattr(model, "forward_streaming_step"):
-            resolved = resolve_device(device, half)
             loaded = model.to(resolved).eval()
-            loaded = loaded.half() if half else loaded
         else:
             raise InvalidOptionError(
                 f"model must be a .nemo path, a hub name or a SortformerEncLabelModel, got {type(model).__name__}"
             )
-        self._shared = SharedSortformer(loaded)
+        self._shared = SharedSortformer(loaded, half=half)
         self.labels = default_labels(self._shared.num_speakers)
         self.preset = self._checked(preset)
         if isinstance(binarization, Mapping):

@@ -105,9 +105,9 @@ def resolve_device(device: Any = "cpu", half: bool = False):
     return resolved
 
 
-def load_sortformer(model: str | Path, device: Any = "cpu", half: bool = False):
+def load_sortformer(model: str | Path, device: Any = "cpu"):
     """Load a Sortformer model from a ``.nemo`` path or a hub name, in eval mode on ``device``."""
-    resolved = resolve_device(device, half)
+    resolved = resolve_device(device)
     model_class = import_sortformer_class()
     path = Path(model)
     if path.suffix == ".nemo" or path.exists():
@@ -120,8 +120,7 @@ def load_sortformer(model: str | Path, device: Any = "cpu", half: bool = False):
         loaded = _from_hub(model_class, str(model), resolved)
     if type(loaded).__name__ != _SORTFORMER_CLASS:
         raise BackendLoadError(f"{model} loaded as {type(loaded).__name__}, not a Sortformer ({_SORTFORMER_CLASS})")
-    loaded = loaded.to(resolved).eval()
-    return loaded.half() if half else loaded
+    return loaded.to(resolved).eval()
 
 
 def _from_hub(model_class, name: str, device):

@@ -21,52 +21,69 @@ _LOOKBACK_FRAMES = 3
 
 
 class IncrementalFeatures:
-    """Feed samples with :meth:`push`, then :meth:`flush` at the end of the stream.
+    """Feed samples with :meth:`push`; compute the frames that are final with :meth:`compute`.
 
-    Both return the newly final frames as a ``(num_features, k)`` tensor. The
-    retained audio is a few frames long, whatever the length of the stream.
+    Computing is separate from pushing so that a session runs the front end
+    only when a model step needs new frames: many small pushes then cost one
+    preprocessor call, and the total work stays linear in the stream. After
+    :meth:`end`, the last frames (with NeMo's zero padding) become final. The
+    retained audio is the samples not yet computed plus a few frames.
     """
 
-    def __init__(self, preprocessor: torch.nn.Module, hop_length: int = 160, n_fft: int = 512) -> None:
+    def __init__(
+        self, preprocessor: torch.nn.Module, device: torch.device, hop_length: int = 160, n_fft: int = 512
+    ) -> None:
         self._preprocessor = preprocessor
+        self._device = device
         self._hop = hop_length
         self._half_window = n_fft // 2
-        self._tail = np.zeros(0, dtype=np.float32)  # samples from global index _tail_start on
+        self._pieces: list[np.ndarray] = []  # samples from global index _tail_start on
         self._tail_start = 0
         self.num_samples = 0
-        self.num_frames = 0  # frames already returned
+        self.num_frames = 0  # frames already computed
+        self.ended = False
 
-    def push(self, samples: np.ndarray) -> torch.Tensor:
-        """Add 16 kHz float32 samples; return the frames that became final."""
-        self._tail = np.concatenate([self._tail, samples])
-        self.num_samples += len(samples)
-        final = 0 if self.num_samples < self._half_window else (self.num_samples - self._half_window) // self._hop + 1
-        return self._compute(final)
+    def push(self, samples: np.ndarray) -> None:
+        """Add 16 kHz float32 samples."""
+        if len(samples):
+            self._pieces.append(samples)
+            self.num_samples += len(samples)
 
-    def flush(self) -> torch.Tensor:
-        """The remaining frames, with the end of the signal zero-padded as NeMo pads it.
+    def end(self) -> None:
+        """No more samples will come: the frames at the end of the signal become final."""
+        self.ended = True
 
-        NeMo keeps ``num_samples // hop`` frames (its ``get_seq_len``), one fewer
-        than the centred STFT computes.
+    @property
+    def available(self) -> int:
+        """How many frames are final, computed or not.
+
+        Frame ``i`` is final once its STFT window is complete. At the end of
+        the stream NeMo keeps ``num_samples // hop`` frames (its ``get_seq_len``),
+        one fewer than the centred STFT computes.
         """
-        total = self.num_samples // self._hop
-        return self._compute(total)
+        if self.ended:
+            return self.num_samples // self._hop
+        if self.num_samples < self._half_window:
+            return 0
+        return (self.num_samples - self._half_window) // self._hop + 1
 
-    def _compute(self, until: int) -> torch.Tensor:
-        device = next(self._preprocessor.parameters(), torch.empty(0)).device
+    def compute(self) -> torch.Tensor:
+        """The frames that became final since the last call, as ``(num_features, k)``."""
+        until = self.available
         if until <= self.num_frames:
-            return torch.zeros((self._num_features(), 0), device=device)
+            return torch.zeros((self._num_features(), 0), device=self._device)
+        tail = np.concatenate(self._pieces) if len(self._pieces) != 1 else self._pieces[0]
         first_window_frame = self._tail_start // self._hop
-        window = torch.from_numpy(self._tail).to(device)[None]
+        window = torch.from_numpy(tail).to(self._device)[None]
         with torch.inference_mode():
             features, lengths = self._preprocessor(
-                input_signal=window, length=torch.tensor([window.shape[1]], device=device)
+                input_signal=window, length=torch.tensor([window.shape[1]], device=self._device)
             )
         features = features[0, :, : int(lengths[0])]
         new = features[:, self.num_frames - first_window_frame : until - first_window_frame]
         self.num_frames = until
         keep_from = max(0, (until - _LOOKBACK_FRAMES) * self._hop)
-        self._tail = self._tail[keep_from - self._tail_start :]
+        self._pieces = [tail[keep_from - self._tail_start :].copy()]
         self._tail_start = keep_from
         return new
 
@@ -75,11 +92,12 @@ class IncrementalFeatures:
 
     def state(self) -> dict[str, np.ndarray | int]:
         """Everything needed to continue this computation elsewhere."""
-        return {"tail": self._tail.copy(), "tail_start": self._tail_start,
-                "num_samples": self.num_samples, "num_frames": self.num_frames}
+        tail = np.concatenate(self._pieces) if self._pieces else np.zeros(0, dtype=np.float32)
+        return {"tail": tail, "tail_start": self._tail_start, "num_samples": self.num_samples,
+                "num_frames": self.num_frames}
 
     def restore(self, state: dict) -> None:
-        self._tail = np.asarray(state["tail"], dtype=np.float32)
+        self._pieces = [np.asarray(state["tail"], dtype=np.float32)]
         self._tail_start = int(state["tail_start"])
         self.num_samples = int(state["num_samples"])
         self.num_frames = int(state["num_frames"])

@@ -44,7 +44,7 @@ class SortformerSession:
         self.config = config
         self.labels = labels
         self.frame_duration = shared.frame_duration
-        self._features = IncrementalFeatures(shared.model.preprocessor)
+        self._features = IncrementalFeatures(shared.model.preprocessor, shared.device)
         self._feature_buffer = torch.zeros((self._num_features, 0), device=shared.device)
         self._buffer_start = 0  # global feature frame of _feature_buffer[:, 0]
         self._next_chunk = 0  # global feature frame where the next chunk starts
@@ -77,14 +77,13 @@ class SortformerSession:
         leaves the session as it was.
         """
         self._check_open()
-        samples = stream_samples(audio, sample_rate)
-        self._append_features(self._features.push(samples))
+        self._features.push(stream_samples(audio, sample_rate))
         return self._run(final=False)
 
     def flush(self) -> SpeakerActivity:
         """End the stream: return the remaining frames. The session accepts no more audio."""
         self._check_open()
-        self._append_features(self._features.flush())
+        self._features.end()
         block = self._run(final=True)
         self.closed = True
         return block
@@ -97,7 +96,8 @@ class SortformerSession:
     def _num_features(self) -> int:
         return int(self._shared.model.preprocessor._cfg.features)
 
-    def _append_features(self, frames: torch.Tensor) -> None:
+    def _compute_features(self) -> None:
+        frames = self._features.compute()
         if frames.shape[1]:
             self._feature_buffer = torch.cat([self._feature_buffer, frames], dim=1)
 
@@ -107,7 +107,9 @@ class SortformerSession:
         chunk = self.config.chunk_len * factor
         right_context = self.config.chunk_right_context * factor
         left_context = self.config.chunk_left_context * factor
-        available = self._features.num_frames
+        available = self._features.available
+        if final or self._next_chunk + chunk + right_context <= available:
+            self._compute_features()  # only when a step will run: one front-end call for many small pushes
         outputs = []
         while self._next_chunk < available:
             start = self._next_chunk

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 
@@ -26,8 +26,9 @@ __all__ = ["SharedSortformer"]
 class SharedSortformer:
     """A NeMo ``SortformerEncLabelModel`` in eval mode, with a lock around its shared settings."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, half: bool = False) -> None:
         self.model = model
+        self.half = half  # model steps under CUDA float16 autocast; features stay float32
         self.num_speakers: int = int(model.sortformer_modules.n_spk)
         self.subsampling: int = int(model.encoder.subsampling_factor)
         self.sample_rate: int = int(model.preprocessor._cfg.sample_rate)
@@ -63,7 +64,7 @@ class SharedSortformer:
         the chunk. Returns the new state and the chunk's probabilities (frames, speakers).
         """
         chunk = features.T.unsqueeze(0)
-        with self.configured(config), torch.inference_mode():
+        with self.configured(config), torch.inference_mode(), self._autocast():
             state, preds = self.model.forward_streaming_step(
                 processed_signal=chunk,
                 processed_signal_length=torch.tensor([chunk.shape[1]], device=self.device),
@@ -74,12 +75,15 @@ class SharedSortformer:
             )
         return state, preds[0]
 
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.float16, enabled=self.half)
+
     def reference_forward(self, audio: torch.Tensor, config: StreamingConfig) -> torch.Tensor:
         """NeMo's own offline streaming forward pass over a whole recording: (frames, speakers).
 
         This is what the live session must reproduce; tests and benchmarks compare against it.
         """
-        with self.configured(config), torch.inference_mode():
+        with self.configured(config), torch.inference_mode(), self._autocast():
             audio = audio.to(self.device)[None]
             preds = self.model.forward(audio, torch.tensor([audio.shape[1]], device=self.device))
         return preds[0]

@@ -14,10 +14,10 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from ...errors import InvalidOptionError
-from .presets import speaker_cache_length
+from ..backends.sortformer.presets import speaker_cache_length
+from ..errors import InvalidOptionError
 
-__all__ = ["HEAD_LAYERS", "expand_speaker_heads", "expand_checkpoint"]
+__all__ = ["HEAD_LAYERS", "expand_checkpoint", "expand_speaker_heads"]
 
 HEAD_LAYERS = ("sortformer_modules.hidden_to_spks", "sortformer_modules.single_hidden_to_spks")
 MAX_SPEAKERS = 8  # NeMo <= 3.0 enumerates all speaker permutations in memory: 8! is the practical limit
@@ -72,7 +72,7 @@ def expand_speaker_heads(model, speakers: int = 8, noise_std: float = 0.01, sile
 def expand_checkpoint(source: str | Path, target: str | Path, speakers: int = 8, noise_std: float = 0.01,
                       silent: bool = False, seed: int = 0) -> tuple[int, int]:
     """Widen the heads of the ``.nemo`` at ``source`` and save ``target``; return (old, new) parameter counts."""
-    from .checkpoint import load_sortformer
+    from ..backends.sortformer.checkpoint import load_sortformer
 
     model = load_sortformer(source)
     widened = expand_speaker_heads(model, speakers, noise_std=noise_std, silent=silent, seed=seed)

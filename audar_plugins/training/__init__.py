@@ -1,0 +1,1 @@
+"""Training-side tools: widening a Sortformer's speaker heads (``heads``)."""
