@@ -159,3 +159,13 @@ def test_a_hub_name_without_the_hub_fails_clearly(monkeypatch):
 def test_a_model_that_is_not_a_sortformer_object_is_refused():
     with pytest.raises(InvalidOptionError, match="SortformerEncLabelModel"):
         SortformerBackend(42)
+
+
+def test_an_offline_sortformer_diarizes_whole_and_refuses_sessions(speech):
+    from audar_plugins.backends.sortformer.architecture import build_random_model
+
+    backend = SortformerBackend(build_random_model(4, "tiny", streaming=False))
+    result = diarize(speech, backend=backend)
+    assert our_segments(result.annotation) == nemo_diarize_segments(backend, speech, backend.binarization)
+    with pytest.raises(InvalidOptionError, match="offline Sortformer"):
+        backend.open_session()

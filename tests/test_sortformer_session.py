@@ -210,3 +210,26 @@ def test_an_empty_stream_gives_no_frames(sortformer):
     session = sortformer.open_session()
     assert session.push(np.zeros(0, dtype=np.float32)).num_frames == 0
     assert session.flush().num_frames == 0
+
+
+def test_frames_computed_before_a_failing_step_are_not_lost(tiny_sortformer, speech, monkeypatch):
+    from audar_plugins.backends.sortformer import SortformerBackend
+
+    backend = SortformerBackend(tiny_sortformer)
+    session = backend.open_session("card")
+    real_step, calls = backend._shared.step, []
+
+    def failing_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("simulated out-of-memory in the third model step")
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(backend._shared, "step", failing_once)
+    blocks = []
+    with pytest.raises(MemoryError):
+        session.push(speech[: 16000 * 8])  # several steps in one push; the third fails
+    blocks.append(session.push(speech[16000 * 8 :]))  # returns the two steps that succeeded, then more
+    blocks.append(session.flush())
+    got = np.asarray(SpeakerActivity.concatenate(blocks).probabilities)
+    assert np.abs(got - reference(backend, speech, "card")).max() <= TOLERANCE

@@ -25,17 +25,22 @@ _SIZES: dict[str, dict[str, int]] = {
 }
 
 
-def v2_config(num_speakers: int = 4, size: Literal["full", "tiny"] = "full") -> dict[str, Any]:
-    """The ``model:`` section of a Streaming Sortformer v2 config, streaming at the card's preset."""
+def v2_config(
+    num_speakers: int = 4, size: Literal["full", "tiny"] = "full", streaming: bool = True
+) -> dict[str, Any]:
+    """The ``model:`` section of a Streaming Sortformer v2 config, streaming at the card's preset.
+
+    ``streaming=False`` gives the offline variant (full attention over the whole recording).
+    """
     s = _SIZES[size]
-    streaming = PRESETS["card"].for_speakers(num_speakers)
+    card = PRESETS["card"].for_speakers(num_speakers)
     return {
         "target": SORTFORMER_TARGET,
         "sample_rate": 16000,
         "pil_weight": 0.5,
         "ats_weight": 0.5,
         "max_num_of_spks": num_speakers,
-        "streaming_mode": True,
+        "streaming_mode": streaming,
         "model_defaults": {"fc_d_model": s["fc"], "tf_d_model": s["tf"]},
         "preprocessor": {
             "_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
@@ -45,10 +50,10 @@ def v2_config(num_speakers: int = 4, size: Literal["full", "tiny"] = "full") -> 
         "sortformer_modules": {
             "_target_": "nemo.collections.asr.modules.sortformer_modules.SortformerModules",
             "num_spks": num_speakers, "dropout_rate": 0.5, "fc_d_model": s["fc"], "tf_d_model": s["tf"],
-            "spkcache_len": streaming.spkcache_len, "fifo_len": streaming.fifo_len,
-            "chunk_len": streaming.chunk_len, "spkcache_update_period": streaming.spkcache_update_period,
-            "chunk_left_context": streaming.chunk_left_context,
-            "chunk_right_context": streaming.chunk_right_context,
+            "spkcache_len": card.spkcache_len, "fifo_len": card.fifo_len,
+            "chunk_len": card.chunk_len, "spkcache_update_period": card.spkcache_update_period,
+            "chunk_left_context": card.chunk_left_context,
+            "chunk_right_context": card.chunk_right_context,
             "spkcache_sil_frames_per_spk": 3, "causal_attn_rate": 0.5, "causal_attn_rc": 7,
         },
         "encoder": {
@@ -78,6 +83,7 @@ def build_random_model(
     size: Literal["full", "tiny"] = "full",
     seed: int = 0,
     save_to: str | Path | None = None,
+    streaming: bool = True,
 ):
     """A randomly initialised ``SortformerEncLabelModel`` in eval mode, optionally saved as ``.nemo``."""
     import torch
@@ -87,7 +93,7 @@ def build_random_model(
 
     model_class = import_sortformer_class()
     torch.manual_seed(seed)
-    model = model_class(cfg=OmegaConf.create(v2_config(num_speakers, size))).eval()
+    model = model_class(cfg=OmegaConf.create(v2_config(num_speakers, size, streaming))).eval()
     if save_to is not None:
         model.save_to(str(save_to))
     return model

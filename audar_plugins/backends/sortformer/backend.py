@@ -96,9 +96,18 @@ class SortformerBackend:
 
     def open_session(self, preset: str | StreamingConfig | Mapping[str, int] | None = None) -> SortformerSession:
         """A live session on this backend's model, with its own latency preset."""
-        if not self._shared.streaming:
-            raise InvalidOptionError("this checkpoint is an offline Sortformer (streaming_mode false): no live sessions")
+        reason = self._why_not_live()
+        if reason:
+            raise InvalidOptionError(f"this checkpoint {reason}: no live sessions")
         return SortformerSession(self._shared, self.preset if preset is None else self._checked(preset), self.labels)
+
+    def _why_not_live(self) -> str | None:
+        if not self._shared.streaming:
+            return "is an offline Sortformer (streaming_mode false)"
+        if str(self.model.preprocessor._cfg.get("normalize", "NA")) not in ("NA", "None"):
+            # per-recording feature normalisation needs the whole recording: it cannot be streamed exactly
+            return "normalises features per recording"
+        return None
 
     def restore_session(self, snapshot: bytes) -> SortformerSession:
         """Resume a session from :meth:`SortformerSession.snapshot` bytes, in this or another process."""
@@ -122,7 +131,7 @@ class SortformerBackend:
                 f"this model tracks at most {self.num_speakers} speakers; {low} were asked for"
             )
         waveform = load_audio(audio)
-        if self._shared.streaming:
+        if self._why_not_live() is None:
             activity = self._streamed(waveform, progress)
         else:
             activity = self._whole(waveform, progress)

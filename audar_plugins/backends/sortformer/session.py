@@ -49,6 +49,7 @@ class SortformerSession:
         self._buffer_start = 0  # global feature frame of _feature_buffer[:, 0]
         self._next_chunk = 0  # global feature frame where the next chunk starts
         self._emitted = 0  # 80 ms frames returned so far
+        self._pending: list[torch.Tensor] = []  # computed but not yet returned (kept if a step fails)
         self._state = shared.initial_state(config)
         self.closed = False
 
@@ -110,7 +111,6 @@ class SortformerSession:
         available = self._features.available
         if final or self._next_chunk + chunk + right_context <= available:
             self._compute_features()  # only when a step will run: one front-end call for many small pushes
-        outputs = []
         while self._next_chunk < available:
             start = self._next_chunk
             end = min(start + chunk, available)
@@ -120,11 +120,12 @@ class SortformerSession:
             left = min(left_context, start)
             window = self._feature_buffer[:, start - left - self._buffer_start : end + right - self._buffer_start]
             self._state, preds = self._shared.step(self.config, self._state, window, left, right)
-            outputs.append(preds)
+            self._pending.append(preds)
             self._next_chunk = end
             self._drop_features_before(end - min(left_context, end))
-        probabilities = (torch.cat(outputs).float().cpu().numpy() if outputs
+        probabilities = (torch.cat(self._pending).float().cpu().numpy() if self._pending
                          else np.zeros((0, self.num_speakers), dtype=np.float32))
+        self._pending = []
         block = SpeakerActivity(probabilities, self.frame_duration, self._emitted * self.frame_duration, self.labels)
         self._emitted += len(probabilities)
         return block
@@ -144,6 +145,8 @@ class SortformerSession:
         """
         self._check_open()
         arrays: dict[str, np.ndarray] = {"features": self._feature_buffer.cpu().numpy()}
+        if self._pending:
+            arrays["pending"] = torch.cat(self._pending).float().cpu().numpy()
         for name in _STATE_FIELDS:
             value = getattr(self._state, name, None)
             if value is not None:
@@ -180,6 +183,8 @@ class SortformerSession:
                 key = f"state.{name}"
                 setattr(session._state, name, torch.from_numpy(arrays[key]).to(device) if key in arrays else None)
             session._feature_buffer = torch.from_numpy(arrays["features"]).to(device)
+            if "pending" in arrays:
+                session._pending = [torch.from_numpy(arrays["pending"]).to(device)]
             session._features.restore({**header["feature_state"], "tail": arrays["audio_tail"]})
             session._buffer_start = int(header["buffer_start"])
             session._next_chunk = int(header["next_chunk"])
