@@ -197,6 +197,36 @@ class SpeakerActivity:
                 annotation[Segment(start, end), k] = label
         return annotation
 
+    def to_exclusive_annotation(self, binarization: Binarization | None = None, uri: str | None = None) -> Annotation:
+        """One speaker at a time, as transcription wants (pyannote 4's ``exclusive_speaker_diarization``).
+
+        The speech of :meth:`to_annotation` is kept exactly; where speakers
+        overlap, each 10 ms goes to the active speaker with the highest
+        probability (the lower column index on a tie).
+        """
+        from pyannote.core import Annotation, Segment
+
+        annotation = Annotation(uri=uri)
+        segments = self.segments(binarization)
+        ends = [float(s[:, 1].max()) for s in segments if len(s)]
+        if not ends:
+            return annotation
+        ticks = round(max(ends) / _GRID)
+        active = np.zeros((ticks, self.num_speakers), dtype=bool)
+        for k, speaker_segments in enumerate(segments):
+            for start, end in speaker_segments.tolist():
+                active[round(start / _GRID) : round(end / _GRID), k] = True
+        centres = (np.arange(ticks) + 0.5) * _GRID
+        frames = np.clip(((centres - self.start) / self.frame_duration).astype(int), 0, max(self.num_frames - 1, 0))
+        scores = np.where(active, self.probabilities[frames] if self.num_frames else 0.0, -1.0)
+        winner = np.where(active.any(axis=1), scores.argmax(axis=1), -1)
+        bounds = np.flatnonzero(np.diff(winner, prepend=-2, append=-2))
+        for first, last in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            k = int(winner[first])
+            if k >= 0:
+                annotation[Segment(round(first * _GRID, 2), round(last * _GRID, 2)), k] = self.labels[k]
+        return annotation
+
     def to_sliding_window_feature(self) -> SlidingWindowFeature:
         """The probabilities as a ``pyannote.core.SlidingWindowFeature``."""
         from pyannote.core import SlidingWindow, SlidingWindowFeature

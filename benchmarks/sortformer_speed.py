@@ -108,7 +108,7 @@ def one_run(args: argparse.Namespace) -> None:
     if args.speakers != 4:
         model = expand_speaker_heads(model, args.speakers, noise_std=0.01)
     backend = SortformerBackend(model)
-    preset = backend._checked(args.preset)
+    preset = backend.streaming_config(args.preset)
     before = PeakMemory.resident()
     with PeakMemory() as memory:
         start = time.perf_counter()

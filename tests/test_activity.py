@@ -115,3 +115,31 @@ def test_segments_are_sorted_disjoint_and_within_bounds(probabilities, onset, of
         assert np.all(segments[1:, 0] >= segments[:-1, 1])  # touching only after 10 ms rounding, as in NeMo
         assert np.all(segments >= 0) and np.all(segments[:, 1] <= activity.end + pad + 1e-6)
         np.testing.assert_allclose(segments * 100, np.round(segments * 100), atol=1e-6)  # 10 ms grid
+
+
+def test_exclusive_annotation_keeps_the_speech_and_gives_overlaps_to_the_likelier_speaker():
+    rng = np.random.default_rng(7)
+    probabilities = np.clip(rng.random((400, 3)) ** 3 * 1.6, 0, 1)  # bursts that often overlap
+    activity = SpeakerActivity(probabilities, 0.08, start=1.5)
+    binarization = Binarization(onset=0.5, offset=0.4, pad_onset=0.1, pad_offset=0.05)
+    overlapping = activity.to_annotation(binarization, uri="x")
+    exclusive = activity.to_exclusive_annotation(binarization, uri="x")
+    assert exclusive.uri == "x"
+    assert overlapping.get_overlap().duration() > 1.0  # the case is not trivial
+    assert exclusive.get_overlap().duration() == pytest.approx(0.0, abs=1e-9)
+    assert exclusive.get_timeline().support().duration() == pytest.approx(
+        overlapping.get_timeline().support().duration(), abs=1e-6
+    )
+    for segment, _, label in exclusive.itertracks(yield_label=True):
+        middle = (segment.start + segment.end) / 2
+        speaking = [lab for seg, _, lab in overlapping.itertracks(yield_label=True) if seg.start <= middle < seg.end]
+        assert label in speaking
+        frame = min(int((middle - 1.5) / 0.08), 399)
+        best = max(speaking, key=lambda lab: probabilities[frame, activity.labels.index(lab)])
+        assert probabilities[frame, activity.labels.index(label)] == probabilities[frame, activity.labels.index(best)]
+
+
+def test_exclusive_annotation_of_silence_is_empty():
+    activity = SpeakerActivity(np.zeros((50, 2)), 0.08)
+    assert len(activity.to_exclusive_annotation()) == 0
+    assert len(SpeakerActivity(np.zeros((0, 2)), 0.08).to_exclusive_annotation()) == 0

@@ -45,7 +45,7 @@ def test_segments_equal_nemo_diarize(tiny_sortformer, speech, binarization, pres
 
 def test_offline_probabilities_are_the_streaming_forward(sortformer, speech):
     activity = sortformer.diarize(speech)
-    expected = sortformer._shared.reference_forward(torch.from_numpy(speech), sortformer.preset).numpy()
+    expected = sortformer.nemo_forward(speech)
     assert activity.frame_duration == pytest.approx(0.08)
     assert activity.labels == ("speaker_0", "speaker_1", "speaker_2", "speaker_3")
     assert np.abs(np.asarray(activity.probabilities) - expected).max() <= 1e-5

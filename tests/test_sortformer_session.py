@@ -11,7 +11,6 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,8 +31,7 @@ def reference(backend, audio: np.ndarray, preset: str) -> np.ndarray:
     """NeMo's offline streaming forward over ``audio`` at ``preset`` (cached per backend and preset)."""
     key = (id(backend), preset, len(audio), float(audio[:1000].sum()))
     if key not in _references:
-        config = PRESETS[preset].for_speakers(backend.num_speakers)
-        _references[key] = backend._shared.reference_forward(torch.from_numpy(audio), config).numpy()
+        _references[key] = backend.nemo_forward(audio, preset)
     return _references[key]
 
 
@@ -94,7 +92,7 @@ def test_async_streaming_state_also_matches(tiny_sortformer, speech):
 )
 def test_every_stream_length_matches(sortformer, speech, length):
     audio = np.ascontiguousarray(speech[:length])
-    expected = sortformer._shared.reference_forward(torch.from_numpy(audio), sortformer.preset).numpy()
+    expected = sortformer.nemo_forward(audio)
     got = stream(sortformer.open_session(), audio, [7919])
     assert got.shape == expected.shape == (sortformer._shared.output_frames(length), 4)
     if expected.size:
@@ -172,7 +170,7 @@ def test_a_custom_preset(sortformer, speech):
     session = sortformer.open_session(custom)
     assert session.latency == pytest.approx(1.04)
     config = session.config
-    expected = sortformer._shared.reference_forward(torch.from_numpy(speech), config).numpy()
+    expected = sortformer.nemo_forward(speech, config)
     assert np.abs(stream(session, speech, [4321]) - expected).max() <= TOLERANCE
 
 

@@ -71,7 +71,7 @@ class SortformerBackend:
             )
         self._shared = SharedSortformer(loaded, half=half)
         self.labels = default_labels(self._shared.num_speakers)
-        self.preset = self._checked(preset)
+        self.preset = self.streaming_config(preset)
         if isinstance(binarization, Mapping):
             binarization = Binarization(**binarization)
         self.binarization = binarization or MODEL_CARD_BINARIZATION
@@ -90,16 +90,29 @@ class SortformerBackend:
     def frame_duration(self) -> float:
         return self._shared.frame_duration
 
-    def _checked(self, preset: str | StreamingConfig | Mapping[str, int]) -> StreamingConfig:
+    def streaming_config(self, preset: str | StreamingConfig | Mapping[str, int]) -> StreamingConfig:
+        """The checked settings of ``preset`` for this model (speaker cache sized for its speakers)."""
         config = resolve_preset(dict(preset) if isinstance(preset, Mapping) else preset)
         return config.for_speakers(self.num_speakers)
+
+    def nemo_forward(self, audio: AudioInput, preset: str | StreamingConfig | Mapping[str, int] | None = None):
+        """NeMo's own offline streaming forward pass over ``audio``: (frames, speakers) probabilities.
+
+        The reference a live session reproduces; for checking, not for production
+        (it computes the features of the whole recording at once).
+        """
+        import torch
+
+        config = self.preset if preset is None else self.streaming_config(preset)
+        waveform = torch.from_numpy(load_audio(audio))
+        return self._shared.reference_forward(waveform, config).float().cpu().numpy()
 
     def open_session(self, preset: str | StreamingConfig | Mapping[str, int] | None = None) -> SortformerSession:
         """A live session on this backend's model, with its own latency preset."""
         reason = self._why_not_live()
         if reason:
             raise InvalidOptionError(f"this checkpoint {reason}: no live sessions")
-        return SortformerSession(self._shared, self.preset if preset is None else self._checked(preset), self.labels)
+        return SortformerSession(self._shared, self.preset if preset is None else self.streaming_config(preset), self.labels)
 
     def _why_not_live(self) -> str | None:
         if not self._shared.streaming:
