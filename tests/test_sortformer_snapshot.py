@@ -27,7 +27,7 @@ def joined(blocks) -> np.ndarray:
 @pytest.mark.parametrize("preset,cut", [("card", 123_457), ("nv-0.32s", 200_000), ("nv-10s", 30_001)])
 def test_a_restored_session_continues_exactly(sortformer, speech, preset, cut):
     pushes = pieces(speech, cut, 3000)
-    split = sum(1 for _ in np.cumsum([len(p) for p in pushes]) if _ <= cut)
+    split = sum(1 for end in np.cumsum([len(p) for p in pushes]) if end <= cut)
     uninterrupted = sortformer.open_session(preset)
     whole = joined([uninterrupted.push(p) for p in pushes] + [uninterrupted.flush()])
 
@@ -48,20 +48,22 @@ def test_a_restored_session_continues_exactly(sortformer, speech, preset, cut):
 def test_a_snapshot_resumes_in_another_process(sortformer, tiny_sortformer, speech, tmp_path):
     cut, size = 150_000, 4000
     pushes = pieces(speech, cut, size)
+    split = sum(1 for end in np.cumsum([len(p) for p in pushes]) if end <= cut)
     uninterrupted = sortformer.open_session("card")
     whole = joined([uninterrupted.push(p) for p in pushes] + [uninterrupted.flush()])
     session = sortformer.open_session("card")
-    head = [session.push(p) for p in pieces(speech[:cut], cut, size)]
+    head = [session.push(p) for p in pushes[:split]]
     (tmp_path / "state.bin").write_bytes(session.snapshot())
-    np.save(tmp_path / "rest.npy", speech[cut:])
+    np.savez(tmp_path / "rest.npz", *pushes[split:])  # the very pushes the uninterrupted run got
     script = textwrap.dedent(f"""
         import numpy as np
         from audar_plugins.activity import SpeakerActivity
         from audar_plugins.backends.sortformer import SortformerBackend
         backend = SortformerBackend({str(tiny_sortformer)!r})
         session = backend.restore_session(open({str(tmp_path / 'state.bin')!r}, 'rb').read())
-        rest = np.load({str(tmp_path / 'rest.npy')!r})
-        blocks = [session.push(rest[s : s + {size}]) for s in range(0, len(rest), {size})] + [session.flush()]
+        with np.load({str(tmp_path / 'rest.npz')!r}) as rest:
+            pushes = [rest[f"arr_{{i}}"] for i in range(len(rest.files))]
+        blocks = [session.push(p) for p in pushes] + [session.flush()]
         np.save({str(tmp_path / 'tail.npy')!r}, SpeakerActivity.concatenate(blocks).probabilities)
     """)
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
