@@ -39,7 +39,12 @@ def resemblyzer():
 
 
 def test_vad_equals_silero_sequence_model_for_any_push_sizes(data):
+    import torch
+
+    threads = torch.get_num_threads()
     from silero_vad.sequence_vad import SileroVADSequence
+
+    torch.set_num_threads(threads)  # importing silero_vad sets torch to one thread for the whole process
 
     waveform = load_audio(data / "ami-train/trn00.flac")
     model = importlib.metadata.distribution("silero-vad").locate_file("silero_vad/data/silero_vad_16k_sequence.onnx")

@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import torch
 
 from audar_plugins.activity import SpeakerActivity
 from audar_plugins.errors import SessionClosedError, SnapshotError
@@ -55,8 +56,11 @@ def test_a_snapshot_resumes_in_another_process(sortformer, tiny_sortformer, spee
     head = [session.push(p) for p in pushes[:split]]
     (tmp_path / "state.bin").write_bytes(session.snapshot())
     np.savez(tmp_path / "rest.npz", *pushes[split:])  # the very pushes the uninterrupted run got
+    # bit-exact only with the same arithmetic: the same torch build and thread count
     script = textwrap.dedent(f"""
         import numpy as np
+        import torch
+        torch.set_num_threads({torch.get_num_threads()})
         from audar_plugins.activity import SpeakerActivity
         from audar_plugins.backends.sortformer import SortformerBackend
         backend = SortformerBackend({str(tiny_sortformer)!r})
