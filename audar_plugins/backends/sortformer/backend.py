@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,7 @@ class SortformerBackend:
         if high < self.num_speakers:
             probabilities = np.array(activity.probabilities)
             probabilities[:, int(high):] = 0.0
-            activity = SpeakerActivity(probabilities, activity.frame_duration, activity.start, activity.labels)
+            activity = dataclasses.replace(activity, probabilities=probabilities)
         return activity
 
     def _streamed(self, waveform: np.ndarray, progress: ProgressCallback | None) -> SpeakerActivity:

@@ -29,7 +29,6 @@ class CheckpointInfo:
     path: Path
     target: str
     num_speakers: int
-    streaming: bool
 
 
 def import_sortformer_class():
@@ -84,7 +83,7 @@ def _checkpoint_info(path: Path, config: dict[str, Any]) -> CheckpointInfo:
     speakers = config.get("max_num_of_spks", config.get("sortformer_modules", {}).get("num_spks"))
     if not isinstance(speakers, int) or speakers < 1:
         raise BackendLoadError(f"{path} does not say how many speakers its model has (max_num_of_spks)")
-    return CheckpointInfo(path=path, target=target, num_speakers=speakers, streaming=bool(config.get("streaming_mode")))
+    return CheckpointInfo(path=path, target=target, num_speakers=speakers)
 
 
 def resolve_device(device: Any = "cpu", half: bool = False):

@@ -71,7 +71,7 @@ class IncrementalFeatures:
         """The frames that became final since the last call, as ``(num_features, k)``."""
         until = self.available
         if until <= self.num_frames:
-            return torch.zeros((self._num_features(), 0), device=self._device)
+            return torch.zeros((self.num_features, 0), device=self._device)
         tail = np.concatenate(self._pieces) if len(self._pieces) != 1 else self._pieces[0]
         first_window_frame = self._tail_start // self._hop
         window = torch.from_numpy(tail).to(self._device)[None]
@@ -87,7 +87,9 @@ class IncrementalFeatures:
         self._tail_start = keep_from
         return new
 
-    def _num_features(self) -> int:
+    @property
+    def num_features(self) -> int:
+        """Mel bands per frame."""
         return int(self._preprocessor._cfg.features)
 
     def state(self) -> dict[str, np.ndarray | int]:

@@ -45,7 +45,7 @@ class SortformerSession:
         self.labels = labels
         self.frame_duration = shared.frame_duration
         self._features = IncrementalFeatures(shared.model.preprocessor, shared.device)
-        self._feature_buffer = torch.zeros((self._num_features, 0), device=shared.device)
+        self._feature_buffer = torch.zeros((self._features.num_features, 0), device=shared.device)
         self._buffer_start = 0  # global feature frame of _feature_buffer[:, 0]
         self._next_chunk = 0  # global feature frame where the next chunk starts
         self._emitted = 0  # 80 ms frames returned so far
@@ -92,10 +92,6 @@ class SortformerSession:
     def _check_open(self) -> None:
         if self.closed:
             raise SessionClosedError("this session was flushed; open a new one for more audio")
-
-    @property
-    def _num_features(self) -> int:
-        return int(self._shared.model.preprocessor._cfg.features)
 
     def _compute_features(self) -> None:
         frames = self._features.compute()
