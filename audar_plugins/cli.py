@@ -91,6 +91,20 @@ def _parser() -> argparse.ArgumentParser:
     expand.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     expand.set_defaults(run=_expand_heads)
 
+    pyannote = commands.add_parser(
+        "pyannote-config",
+        help="write a pyannote.audio pipeline directory that runs a backend",
+        description="Write DIR/config.yaml so that pyannote.audio's Pipeline.from_pretrained(DIR) "
+        "(4.x; 3.x takes DIR/config.yaml), `pyannote-audio apply` and WhisperX's --diarize_model "
+        "run the chosen backend. Post-processing options become the pipeline's hyper-parameters.",
+    )
+    pyannote.add_argument("directory", metavar="DIR", help="directory to write config.yaml into")
+    _add_backend_options(pyannote, DEFAULT_BACKEND)
+    pyannote.add_argument("--copy-model", action="store_true",
+                          help="copy the checkpoint into DIR and refer to it as $model/NAME (pyannote.audio 4.x)")
+    _add_postprocessing_options(pyannote)
+    pyannote.set_defaults(run=_pyannote_config)
+
     backends = commands.add_parser("backends", help="list the registered backends")
     backends.set_defaults(run=_backends)
 
@@ -274,6 +288,16 @@ def _expand_heads(args: argparse.Namespace) -> int:
     before, after = expand_checkpoint(args.source, args.target, speakers=args.speakers,
                                       noise_std=args.noise_std, silent=args.silent, seed=args.seed)
     print(f"{args.target}: {args.speakers} speakers, {after:,} parameters ({after - before:+,})")
+    return 0
+
+
+def _pyannote_config(args: argparse.Namespace) -> int:
+    from .adapters.pyannote_config import write_pyannote_config
+
+    postprocessing = {name: getattr(args, name) for name in _POSTPROCESSING if getattr(args, name) is not None}
+    path = write_pyannote_config(args.directory, args.backend, model=args.model, device=args.device,
+                                 preset=args.preset, postprocessing=postprocessing, copy_model=args.copy_model)
+    print(path)
     return 0
 
 
