@@ -14,7 +14,7 @@ import pytest
 
 from audar_plugins import SpeakerCount
 from audar_plugins.audio import load_audio
-from audar_plugins.backends.embedded import EmbeddedOptions
+from audar_plugins.backends.embedded import EmbeddedBackend, EmbeddedOptions
 from audar_plugins.backends.embedded.clustering import cluster_embeddings
 from audar_plugins.backends.embedded.encoder import GE2EEncoder, MelSpectrogram, mel_filterbank
 from audar_plugins.backends.embedded.vad import SileroVAD
@@ -163,3 +163,16 @@ def test_silence_and_tiny_inputs(embedded):
 def test_invalid_options(field, value):
     with pytest.raises(InvalidOptionError, match=field):
         EmbeddedOptions(**{field: value})
+
+
+def test_the_speaker_encoder_follows_the_device():
+    import torch
+
+    backend = EmbeddedBackend(device=torch.device("cpu"))
+    assert backend.to(torch.device("meta")) is backend
+    assert {p.device.type for p in backend._encoder._lstm.parameters()} == {"meta"}
+    with pytest.raises(InvalidOptionError, match="not a torch device"):
+        EmbeddedBackend(device="gpu-please")
+    if not torch.cuda.is_available():
+        with pytest.raises(InvalidOptionError, match="asks for CUDA"):
+            EmbeddedBackend(device="cuda")

@@ -1,63 +1,105 @@
-"""WhisperX's diarization step on any audar backend (DRAFT for issue 4, untested).
+"""WhisperX's diarization step on any audar backend.
 
     import whisperx
     from audar_plugins.adapters.whisperx import DiarizationPipeline
-    diarize_model = DiarizationPipeline(backend="sortformer", model="v2.1.nemo")
-    diarize_df = diarize_model(audio)                       # the DataFrame WhisperX expects
+
+    diarize_model = DiarizationPipeline("sortformer", model="diar_streaming_sortformer_4spk-v2.nemo")
+    diarize_df = diarize_model(audio, min_speakers=2)          # the DataFrame WhisperX expects
     result = whisperx.assign_word_speakers(diarize_df, result)
 
-Or switch a whole WhisperX script with one line before it builds its pipeline:
-``audar_plugins.adapters.whisperx.install(backend="sortformer", model=...)``.
+Or switch an existing WhisperX script with one line, before it builds its pipeline::
+
+    audar_plugins.adapters.whisperx.install(backend="embedded")
+
+WhisperX's command line needs no code at all: ``whisperx audio.wav --diarize
+--diarize_model DIR/config.yaml`` with a directory from ``audar pyannote-config``.
 """
 
 from __future__ import annotations
 
+import functools
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..audio import SAMPLE_RATE
 from ..backends.base import SpeakerCount
-from ..registry import load_backend
+from ..registry import DEFAULT_BACKEND, available_backends, load_backend
 
 __all__ = ["DiarizationPipeline", "install"]
 
 
 class DiarizationPipeline:
-    """WhisperX's ``whisperx.diarize.DiarizationPipeline`` signature, on an audar backend.
+    """``whisperx.diarize.DiarizationPipeline`` (3.3 to 3.8) on an audar backend.
 
-    ``model_name``, ``token``/``use_auth_token`` and ``cache_dir`` are accepted for
-    compatibility; ``model_name`` ending in ``.nemo`` is used as the checkpoint.
+    Parameters
+    ----------
+    model_name
+        WhisperX's first argument, read as: a registered backend name (``"embedded"``),
+        a checkpoint (``"model.nemo"``: the ``sortformer`` backend unless ``backend``
+        says otherwise), or, with ``backend``, that backend's ``model``.
+        ``None`` (WhisperX's default) takes ``backend`` or the CPU default.
+    device
+        Passed to the backend (``"cpu"``, ``"cuda"``, a ``torch.device``).
+    backend
+        A registered backend name; ``options`` go to it.
+    token, use_auth_token, cache_dir
+        Accepted for WhisperX compatibility; our backends need no hub token.
     """
 
-    def __init__(self, model_name: str | None = None, token: Any = None, device: Any = "cpu",
-                 cache_dir: Any = None, use_auth_token: Any = None, backend: str | None = None,
-                 **options: Any) -> None:
-        if model_name is not None and str(model_name).endswith(".nemo"):
-            options.setdefault("model", model_name)
-            backend = backend or "sortformer"
-        if backend in (None, "embedded") and "device" not in options:
-            pass
-        elif device is not None:
-            options.setdefault("device", str(device))
-        self.backend = load_backend(backend or "embedded", **options)
+    def __init__(
+        self,
+        model_name: str | None = None,
+        token: Any = None,
+        device: Any = "cpu",
+        cache_dir: Any = None,
+        *,
+        use_auth_token: Any = None,
+        backend: str | None = None,
+        **options: Any,
+    ) -> None:
+        if model_name is not None:
+            if backend is None and model_name in available_backends():
+                backend = model_name
+            else:
+                options.setdefault("model", model_name)
+                if backend is None and Path(model_name).suffix == ".nemo":
+                    backend = "sortformer"
+        self.backend = load_backend(backend or DEFAULT_BACKEND, device=device, **options)
 
-    def __call__(self, audio: str | np.ndarray, num_speakers: int | None = None, min_speakers: int | None = None,
-                 max_speakers: int | None = None, return_embeddings: bool = False, progress_callback=None):
+    def __call__(
+        self,
+        audio: str | np.ndarray,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+        return_embeddings: bool = False,
+        progress_callback=None,
+    ):
+        """Diarize ``audio`` (a path or WhisperX's 16 kHz mono float array).
+
+        Returns WhisperX's DataFrame (columns ``segment``, ``label``, ``speaker``,
+        ``start``, ``end``) and, with ``return_embeddings``, ``{speaker: [floats]}`` or None.
+        """
         import pandas as pd
-        from pyannote.core import Segment  # noqa: F401  (rows hold pyannote Segments, as WhisperX's do)
 
-        source = audio if isinstance(audio, str) else {"waveform": np.asarray(audio)[None, :], "sample_rate": SAMPLE_RATE}
-        progress = None
+        source = audio if isinstance(audio, (str, Path)) else {"waveform": np.asarray(audio)[None], "sample_rate": SAMPLE_RATE}
+        report = None
         if progress_callback is not None:
-            def progress(done: float, total: float) -> None:
+            def report(done: float, total: float) -> None:
                 progress_callback(min(99.0, 100.0 * done / total) if total else 0.0)
-        activity = self.backend.diarize(source, SpeakerCount(num_speakers, min_speakers, max_speakers), progress)
+
+        speakers = SpeakerCount(num_speakers, min_speakers, max_speakers)
+        activity = self.backend.diarize(source, speakers, report)
         if progress_callback is not None:
             progress_callback(100.0)
         annotation = activity.to_annotation(self.backend.binarization)
-        names = {label: f"SPEAKER_{i:02d}" for i, label in enumerate(l for l in activity.labels if l in set(annotation.labels()))}
+        speaking = set(annotation.labels())
+        names = {label: f"SPEAKER_{index:02d}" for index, label in enumerate(l for l in activity.labels if l in speaking)}
         annotation = annotation.rename_labels(names)
+
         frame = pd.DataFrame(annotation.itertracks(yield_label=True), columns=["segment", "label", "speaker"])
         frame["start"] = frame["segment"].apply(lambda segment: segment.start)
         frame["end"] = frame["segment"].apply(lambda segment: segment.end)
@@ -65,14 +107,23 @@ class DiarizationPipeline:
             return frame
         if activity.embeddings is None:
             return frame, None
-        embeddings = {names[l]: row.tolist() for l, row in zip(activity.labels, activity.embeddings) if l in names}
-        return frame, embeddings
+        rows = zip(activity.labels, activity.embeddings)
+        return frame, {names[label]: row.tolist() for label, row in rows if label in names}
 
 
 def install(**options: Any) -> None:
-    """Make ``whisperx.diarize.DiarizationPipeline`` (and WhisperX's CLI) build ours with ``options``."""
-    import functools
+    """Make WhisperX build our pipeline, with ``options``, wherever it builds its own.
 
+    Call it before WhisperX builds its diarization pipeline: it replaces
+    ``whisperx.diarize.DiarizationPipeline`` and the copy ``whisperx.transcribe``
+    imported, so ``whisperx.load_model(...)`` scripts and ``whisperx.transcribe.transcribe_task``
+    (the command line) use ours. WhisperX's own arguments (``model_name``, ``device``)
+    still reach it.
+    """
     import whisperx.diarize
 
-    whisperx.diarize.DiarizationPipeline = functools.partial(DiarizationPipeline, **options)
+    replacement = functools.partial(DiarizationPipeline, **options)
+    whisperx.diarize.DiarizationPipeline = replacement
+    transcribe = sys.modules.get("whisperx.transcribe")
+    if transcribe is not None:
+        transcribe.DiarizationPipeline = replacement

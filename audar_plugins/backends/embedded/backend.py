@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -84,13 +85,16 @@ class EmbeddedBackend:
     ----------
     options
         An :class:`EmbeddedOptions`; keyword arguments override its fields.
+    device
+        Where the speaker encoder runs (``"cpu"``, ``"cuda"``, a ``torch.device``);
+        voice activity detection always runs on the CPU with ONNX Runtime.
 
     One instance may serve several threads: every call keeps its own state.
     """
 
     name = "embedded"
 
-    def __init__(self, options: EmbeddedOptions | None = None, **overrides: float) -> None:
+    def __init__(self, options: EmbeddedOptions | None = None, device: Any = "cpu", **overrides: float) -> None:
         options = options or EmbeddedOptions()
         if overrides:
             unknown = set(overrides) - set(EmbeddedOptions.__dataclass_fields__)
@@ -102,7 +106,12 @@ class EmbeddedBackend:
         self.binarization = Binarization(onset=0.5, offset=0.5, min_duration_on=0.2)
         self._vad = SileroVAD()
         self._mel = MelSpectrogram()
-        self._encoder = GE2EEncoder()
+        self._encoder = GE2EEncoder(device)
+
+    def to(self, device) -> EmbeddedBackend:
+        """Move the speaker encoder to ``device`` (a ``torch.device``)."""
+        self._encoder.to(device)
+        return self
 
     def diarize(
         self,

@@ -10,8 +10,11 @@ normalisation, zero-padded centred frames) in NumPy.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..devices import resolve_device
 from .weights import ge2e_weights
 
 __all__ = ["MelSpectrogram", "GE2EEncoder", "MEL_HOP", "PARTIAL_FRAMES"]
@@ -96,7 +99,7 @@ class GE2EEncoder:
 
     dimension = 256
 
-    def __init__(self) -> None:
+    def __init__(self, device: Any = "cpu") -> None:
         import torch
 
         self._torch = torch
@@ -107,6 +110,14 @@ class GE2EEncoder:
         self._linear.load_state_dict({k[len("linear.") :]: v for k, v in state.items() if k.startswith("linear.")})
         self._lstm.eval()
         self._linear.eval()
+        self.to(resolve_device(device))
+
+    def to(self, device) -> GE2EEncoder:
+        """Run on ``device`` (a ``torch.device``) from now on."""
+        self._lstm.to(device)
+        self._linear.to(device)
+        self.device = device
+        return self
 
     def __call__(self, windows: np.ndarray, batch_size: int = 128) -> np.ndarray:
         """Embed ``windows`` of shape ``(n, frames, 40)``; returns ``(n, 256)`` float32."""
@@ -114,9 +125,9 @@ class GE2EEncoder:
         output = np.empty((windows.shape[0], self.dimension), dtype=np.float32)
         with torch.inference_mode():
             for first in range(0, windows.shape[0], batch_size):
-                batch = torch.from_numpy(np.ascontiguousarray(windows[first : first + batch_size]))
+                batch = torch.from_numpy(np.ascontiguousarray(windows[first : first + batch_size])).to(self.device)
                 _, (hidden, _) = self._lstm(batch)
                 raw = torch.relu(self._linear(hidden[-1]))
                 norm = torch.linalg.vector_norm(raw, dim=1, keepdim=True).clamp_min(1e-12)
-                output[first : first + batch.shape[0]] = (raw / norm).numpy()
+                output[first : first + batch.shape[0]] = (raw / norm).cpu().numpy()
         return output

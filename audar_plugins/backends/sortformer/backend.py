@@ -13,7 +13,8 @@ from ...activity import Binarization, SpeakerActivity, default_labels
 from ...audio import SAMPLE_RATE, AudioInput, load_audio
 from ...errors import InvalidOptionError
 from ..base import ProgressCallback, SpeakerCount
-from .checkpoint import load_sortformer, resolve_device
+from ..devices import resolve_device
+from .checkpoint import load_sortformer
 from .presets import StreamingConfig, resolve_preset
 from .session import SortformerSession
 from .shared_model import SharedSortformer

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...errors import BackendLoadError, InvalidOptionError, MissingDependencyError
+from ...errors import BackendLoadError, MissingDependencyError
+from ..devices import resolve_device
 
-__all__ = ["CheckpointInfo", "import_sortformer_class", "load_sortformer", "read_checkpoint", "resolve_device"]
+__all__ = ["CheckpointInfo", "import_sortformer_class", "load_sortformer", "read_checkpoint"]
 
 _SORTFORMER_CLASS = "SortformerEncLabelModel"
 
@@ -84,24 +85,6 @@ def _checkpoint_info(path: Path, config: dict[str, Any]) -> CheckpointInfo:
     if not isinstance(speakers, int) or speakers < 1:
         raise BackendLoadError(f"{path} does not say how many speakers its model has (max_num_of_spks)")
     return CheckpointInfo(path=path, target=target, num_speakers=speakers)
-
-
-def resolve_device(device: Any = "cpu", half: bool = False):
-    """A ``torch.device`` that exists on this machine; half precision only on CUDA."""
-    import torch
-
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise InvalidOptionError(f"device={device!r} is not a torch device: {error}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidOptionError(
-            f"device={device!r} asks for CUDA, but this machine has none "
-            f"(torch {torch.__version__}, CUDA available: no); use device='cpu'"
-        )
-    if half and resolved.type != "cuda":
-        raise InvalidOptionError("half precision is offered on CUDA only; on CPU use full precision")
-    return resolved
 
 
 def load_sortformer(model: str | Path, device: Any = "cpu"):
