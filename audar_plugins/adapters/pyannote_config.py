@@ -59,6 +59,9 @@ def write_pyannote_config(
     if unknown:
         raise InvalidOptionError(f"unknown post-processing parameters {sorted(unknown)}; known: {', '.join(HYPER_PARAMETERS)}")
 
+    if model is not None:
+        _check_model(Path(model), copy_model)
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     params: dict[str, Any] = {"backend": backend}
@@ -83,14 +86,17 @@ def write_pyannote_config(
     return path
 
 
-def _model_reference(model: Path, directory: Path, copy_model: bool) -> str:
+def _check_model(model: Path, copy_model: bool) -> None:
     if model.suffix == ".nemo" and not model.is_file():
         raise InvalidOptionError(f"checkpoint {model} does not exist")
+    if copy_model and not model.is_file():
+        raise InvalidOptionError(f"--copy-model needs a checkpoint file; {model} is not one")
+
+
+def _model_reference(model: Path, directory: Path, copy_model: bool) -> str:
     if not copy_model:
         # A name that is not a file (a hub model id) is passed through for the backend to resolve.
         return str(model.resolve()) if model.exists() else str(model)
-    if not model.is_file():
-        raise InvalidOptionError(f"--copy-model needs a checkpoint file; {model} is not one")
     target = directory / model.name
     if model.resolve() != target.resolve():
         shutil.copyfile(model, target)

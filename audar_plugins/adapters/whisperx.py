@@ -42,7 +42,8 @@ class DiarizationPipeline:
         says otherwise), or, with ``backend``, that backend's ``model``.
         ``None`` (WhisperX's default) takes ``backend`` or the CPU default.
     device
-        Passed to the backend (``"cpu"``, ``"cuda"``, a ``torch.device``).
+        Passed to the backend (``"cuda"``, a ``torch.device``) unless it is the CPU,
+        where every backend runs by default (so backends without a device work too).
     backend
         A registered backend name; ``options`` go to it.
     token, use_auth_token, cache_dir
@@ -67,7 +68,9 @@ class DiarizationPipeline:
                 options.setdefault("model", model_name)
                 if backend is None and Path(model_name).suffix == ".nemo":
                     backend = "sortformer"
-        self.backend = load_backend(backend or DEFAULT_BACKEND, device=device, **options)
+        if device is not None and str(device) != "cpu":
+            options.setdefault("device", device)
+        self.backend = load_backend(backend or DEFAULT_BACKEND, **options)
 
     def __call__(
         self,

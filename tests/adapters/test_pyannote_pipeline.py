@@ -250,3 +250,13 @@ def test_to_moves_the_speaker_encoder(embedded_config):
     assert {parameter.device.type for parameter in pipeline.backend._encoder._lstm.parameters()} == {"meta"}
     with pytest.raises(TypeError):
         pipeline.to("cpu")  # pyannote's own rule: a torch.device, not a string
+
+
+def test_a_third_party_backend_is_a_pyannote_pipeline_too(tmp_path):
+    """Registered through entry points by another distribution (tests/plugin_example)."""
+    assert audar(["pyannote-config", str(tmp_path), "--backend", "example-constant"]) == 0
+    third_party = Pipeline.from_pretrained(str(tmp_path / "config.yaml"))
+    assert type(third_party.backend).__module__ == "audar_plugin_example"
+    output = diarization(third_party(str(EXAMPLE)))
+    assert output.labels() == ["SPEAKER_00"]
+    assert same_up_to_labels(output, backend_annotation(third_party, str(EXAMPLE)))

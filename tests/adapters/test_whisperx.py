@@ -86,3 +86,8 @@ def test_install_swaps_whisperx_pipeline(monkeypatch, audio):
     built = whisperx.diarize.DiarizationPipeline(model_name=None, device="cpu")
     assert isinstance(built, ours.DiarizationPipeline)
     assert built.backend.name == "embedded" and built.backend.options.window == 2.0
+
+
+def test_a_third_party_backend_serves_whisperx(audio):
+    frame = ours.DiarizationPipeline("example-constant")(audio)
+    assert list(frame["speaker"].unique()) == ["SPEAKER_00"] and frame["end"].max() > 15.0
