@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import warnings
 from collections.abc import Iterator, Mapping
 from importlib.metadata import version
 from pathlib import Path
@@ -115,6 +116,8 @@ class AudarSpeakerDiarization(Pipeline):
         return_embeddings: bool = False,
         **kwargs: Any,
     ):
+        if kwargs:
+            warnings.warn(f"Ignoring unexpected keyword arguments {sorted(kwargs)}", stacklevel=2)
         hook = self.setup_hook(file, hook)
         speakers = SpeakerCount(num_speakers, min_speakers, max_speakers)
 

@@ -75,6 +75,9 @@ def test_every_audio_file_form_gives_the_same_diarization(pipeline):
         }
         for form, file in forms.items():
             assert diarization(pipeline(file)) == expected, form
+        file_object.seek(0)
+        streamed = diarization(pipeline(file_object))  # pyannote names a bare file object "stream"
+        assert streamed.uri == "stream" and same_up_to_labels(streamed, expected)
 
 
 def test_output_has_this_pyannote_versions_shape(pipeline):
@@ -120,6 +123,12 @@ def test_speaker_count_arguments_reach_the_backend(pipeline):
     assert diarization(pipeline(str(EXAMPLE), min_speakers=3)) == diarization(pipeline(str(EXAMPLE)))
     with pytest.raises(ValueError, match="min_speakers=3 is greater than max_speakers=2"):
         pipeline(str(EXAMPLE), min_speakers=3, max_speakers=2)
+
+
+def test_unknown_keyword_arguments_are_ignored_with_a_warning_as_in_pyannote_4(pipeline):
+    with pytest.warns(UserWarning, match=r"Ignoring unexpected keyword arguments \['beam_size'\]"):
+        output = pipeline(str(EXAMPLE), beam_size=5)
+    assert diarization(output) == diarization(pipeline(str(EXAMPLE)))
 
 
 def test_unsupported_audio_file_forms_raise_pyannotes_own_error(pipeline):
