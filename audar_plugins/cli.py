@@ -47,9 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     diarize = commands.add_parser("diarize", help="find who spoke when in audio files")
     diarize.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav, flac, ogg, mp3, ...)")
     _add_backend_options(diarize, DEFAULT_BACKEND)
-    diarize.add_argument("--num-speakers", type=int, metavar="N", help="exact number of speakers")
-    diarize.add_argument("--min-speakers", type=int, metavar="N", help="at least N speakers")
-    diarize.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
+    _add_speaker_options(diarize)
     _add_postprocessing_options(diarize)
     _add_output_options(diarize, FORMATS)
     diarize.add_argument(
@@ -90,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     expand.add_argument("--silent", action="store_true", help="new slots start switched off (weights 0, bias -20)")
     expand.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     expand.set_defaults(run=_expand_heads)
+
+    from .transcribe_command import add_transcribe_command
+
+    add_transcribe_command(commands, _add_backend_options, _add_speaker_options)
 
     pyannote = commands.add_parser(
         "pyannote-config",
@@ -134,6 +136,12 @@ def _add_backend_options(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--device", metavar="DEVICE", help="cpu, cuda, cuda:1, ... (backends with models)")
     parser.add_argument("--preset", metavar="NAME",
                         help="latency preset: card, nv-30.4s, nv-10s, nv-1.04s, nv-0.32s (Sortformer)")
+
+
+def _add_speaker_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--num-speakers", type=int, metavar="N", help="exact number of speakers")
+    parser.add_argument("--min-speakers", type=int, metavar="N", help="at least N speakers")
+    parser.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
 
 
 def _add_postprocessing_options(parser: argparse.ArgumentParser) -> None:

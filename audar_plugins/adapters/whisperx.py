@@ -24,11 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from ..alignment.turns import TurnOptions, smooth_labels
+from ..alignment.words import attribute_spans, coverage_of
 from ..audio import SAMPLE_RATE
 from ..backends.base import SpeakerCount
 from ..registry import DEFAULT_BACKEND, available_backends, load_backend
 
-__all__ = ["DiarizationPipeline", "install"]
+__all__ = ["DiarizationPipeline", "assign_word_speakers", "install"]
 
 
 class DiarizationPipeline:
@@ -112,6 +114,66 @@ class DiarizationPipeline:
             return frame, None
         rows = zip(activity.labels, activity.embeddings)
         return frame, {names[label]: row.tolist() for label, row in rows if label in names}
+
+
+def assign_word_speakers(
+    diarize_df,
+    transcript_result: dict,
+    speaker_embeddings: dict | None = None,
+    fill_nearest: bool = True,
+    smoothing: TurnOptions | None = TurnOptions(),
+) -> dict:
+    """``whisperx.assign_word_speakers`` with our attribution: same arguments, same result shape.
+
+    ``diarize_df`` is WhisperX's DataFrame, a pyannote Annotation, or (best) our
+    :class:`~audar_plugins.SpeakerActivity`, whose probabilities decide words at turn
+    boundaries. Every word gets a ``speaker`` (see :mod:`audar_plugins.alignment.words`:
+    words in pauses take the nearest speaker, untimed words their neighbour's), then
+    flickers and near-sentence-end changes are corrected (``smoothing=None``: not).
+    ``fill_nearest=False`` leaves words without speech under them unlabelled, as WhisperX does.
+    Segments get the speaker with the most speech over their span. The dict is updated
+    in place and returned.
+    """
+    segments = transcript_result.get("segments") or []
+    if not segments or diarize_df is None:
+        return transcript_result
+    coverage = coverage_of(diarize_df)
+    if coverage.num_speakers == 0:
+        return transcript_result
+    words = [word for segment in segments for word in segment.get("words", ())]
+    if words:
+        starts = [word.get("start") for word in words]
+        ends = [word.get("end") for word in words]
+        attribution = attribute_spans(_floats(starts), _floats(ends), coverage)
+        labels = attribution.speaker_labels()
+        if not fill_nearest:
+            unheard = (attribution.confidence == 0.0).tolist()
+            labels = [None if gap else label for label, gap in zip(labels, unheard)]
+        elif smoothing is not None:
+            labels = smooth_labels(labels, attribution.confidence.tolist(), [word.get("word", "") for word in words],
+                                   starts, ends, smoothing)
+        for word, label in zip(words, labels):
+            if label is not None:
+                word["speaker"] = label
+    spans = attribute_spans(
+        _floats([segment.get("start", 0.0) for segment in segments]),
+        _floats([segment.get("end", 0.0) for segment in segments]),
+        coverage,
+    )
+    for segment, label, confidence in zip(segments, spans.speaker_labels(), spans.confidence.tolist()):
+        if label is not None and (fill_nearest or confidence > 0.0):
+            segment["speaker"] = label
+    if speaker_embeddings is not None:
+        transcript_result["speaker_embeddings"] = speaker_embeddings
+    return transcript_result
+
+
+def _floats(values: list) -> np.ndarray:
+    """Seconds as a float array; missing (None) becomes NaN."""
+    try:
+        return np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.array([np.nan if value is None else float(value) for value in values], dtype=np.float64)
 
 
 def install(**options: Any) -> None:

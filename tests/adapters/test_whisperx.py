@@ -91,3 +91,26 @@ def test_install_swaps_whisperx_pipeline(monkeypatch, audio):
 def test_a_third_party_backend_serves_whisperx(audio):
     frame = ours.DiarizationPipeline("example-constant")(audio)
     assert list(frame["speaker"].unique()) == ["SPEAKER_00"] and frame["end"].max() > 15.0
+
+
+def test_our_assign_word_speakers_agrees_with_whisperx_where_whisperx_decides(diarize_model, data):
+    """Same DataFrame in: where WhisperX finds overlap it picks what we pick; elsewhere we still answer."""
+    import copy
+
+    reference = read_rttm(data / "falcon/test.rttm")["test"]
+    frame = diarize_model(load_audio(data / "falcon/test.wav"))
+    result = transcript_from_reference(reference)
+    # shift words so that some fall in the gaps between turns
+    for segment in result["segments"]:
+        for word in segment["words"]:
+            word["start"] += 0.5
+            word["end"] += 0.5
+    result["segments"][0]["words"].append({"word": "2014"})  # untimed
+    theirs = whisperx.assign_word_speakers(frame, copy.deepcopy(result))
+    ours_result = ours.assign_word_speakers(frame, copy.deepcopy(result), smoothing=None)
+    their_words = [w for s in theirs["segments"] for w in s["words"]]
+    our_words = [w for s in ours_result["segments"] for w in s["words"]]
+    decided = [(t.get("speaker"), o["speaker"]) for t, o in zip(their_words, our_words) if "speaker" in t]
+    assert len(decided) > 20 and all(t == o for t, o in decided)
+    assert len(decided) < len(our_words) and all("speaker" in w for w in our_words)
+    assert [s.get("speaker") for s in theirs["segments"]] == [s["speaker"] for s in ours_result["segments"]]

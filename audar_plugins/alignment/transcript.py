@@ -1,0 +1,47 @@
+"""The speaker-attributed transcript: words, turns, text, duration, language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .turns import Turn, TurnOptions, group_turns, join_words, smooth_speakers
+from .words import AttributedWord, Word, attribute_words
+
+__all__ = ["Transcript", "build_transcript"]
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """Who said what: attributed words (after smoothing) and the turns they form."""
+
+    words: tuple[AttributedWord, ...]
+    turns: tuple[Turn, ...]
+    duration: float
+    language: str | None = None
+
+    @property
+    def text(self) -> str:
+        return join_words(word.text for word in self.words)
+
+    @property
+    def speakers(self) -> list[str]:
+        """Speakers in order of their first word."""
+        return list(dict.fromkeys(word.speaker for word in self.words if word.speaker is not None))
+
+
+def build_transcript(
+    words: Iterable[Word],
+    diarization,
+    duration: float,
+    language: str | None = None,
+    options: TurnOptions | None = TurnOptions(),
+) -> Transcript:
+    """Attribute ``words`` with ``diarization`` (activity, Annotation or WhisperX DataFrame) and form turns.
+
+    ``options=None`` keeps the raw attribution (no flicker or sentence-boundary correction).
+    """
+    attributed = attribute_words(words, diarization)
+    if options is not None:
+        attributed = smooth_speakers(attributed, options)
+    return Transcript(tuple(attributed), tuple(group_turns(attributed, None)), float(duration), language)

@@ -1,0 +1,94 @@
+"""``audar transcribe``: who said what, from audio files, with faster-whisper and a backend."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import AudarError
+
+__all__ = ["add_transcribe_command"]
+
+
+def add_transcribe_command(commands, add_backend_options, add_speaker_options) -> None:
+    from .registry import DEFAULT_BACKEND
+    from .transcript_formats import TRANSCRIPT_FORMATS
+
+    parser = commands.add_parser(
+        "transcribe",
+        help="transcribe audio files with speakers (faster-whisper + a diarization backend)",
+        description="Transcribe each FILE with faster-whisper (word timestamps), diarize it with the "
+        "backend, and give every word the speaker whose activity over the word is largest; words "
+        "are grouped into speaker turns.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="audio files")
+    parser.add_argument("--asr", required=True, metavar="MODEL_OR_DIR",
+                        help="faster-whisper model: a local CTranslate2 directory, or a name like tiny.en "
+                        "where the model hub is reachable")
+    parser.add_argument("--language", metavar="CODE", help="spoken language (default: detected)")
+    parser.add_argument("--compute-type", default="int8", help="CTranslate2 compute type (default: int8)")
+    parser.add_argument("--beam-size", type=int, default=5, metavar="N", help="beam size (default 5)")
+    add_backend_options(parser, DEFAULT_BACKEND)
+    add_speaker_options(parser)
+    parser.add_argument("--format", choices=TRANSCRIPT_FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("--output", metavar="PATH",
+                        help="output file, or an existing directory for one file per input (default: standard output)")
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument("--progress", action="store_true", help="always show progress")
+    progress.add_argument("--quiet", action="store_true", help="never show progress")
+    parser.set_defaults(run=_transcribe)
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    from .adapters.faster_whisper import load_whisper, transcribe
+    from .backends.base import SpeakerCount
+    from .formats import safe_uri
+    from .registry import load_backend
+    from .transcript_formats import render
+
+    options = {name: getattr(args, name) for name in ("model", "device", "preset") if getattr(args, name) is not None}
+    backend = load_backend(args.backend, **options)
+    speakers = SpeakerCount(args.num_speakers, args.min_speakers, args.max_speakers)
+    try:
+        model = load_whisper(args.asr, compute_type=args.compute_type)
+    except (RuntimeError, ValueError, OSError) as error:  # faster-whisper's own errors for a bad model path
+        raise AudarError(f"cannot load the ASR model {args.asr!r}: {error}") from None
+    directory = Path(args.output) if args.output and Path(args.output).is_dir() else None
+    if args.output and directory is None and len(args.files) > 1:
+        raise AudarError("several inputs: give --output an existing directory")
+    extension = {"diarized_json": "json", "text": "txt"}.get(args.format, args.format)
+    status = 0
+    for path in args.files:
+        uri = safe_uri(Path(path).stem)
+        try:
+            transcript = transcribe(path, model, backend, speakers, language=args.language,
+                                    progress=_progress(uri, args), beam_size=args.beam_size)
+        except AudarError as error:
+            print(f"audar: error: {path}: {error}", file=sys.stderr)
+            status = 1
+            continue
+        text = render(transcript, args.format, uri=uri)
+        if directory is not None:
+            (directory / f"{uri}.{extension}").write_text(text, encoding="utf-8")
+        elif args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    return status
+
+
+def _progress(name: str, args: argparse.Namespace):
+    """Progress lines on standard error: ``name: diarization 40%``, only on a terminal or with --progress."""
+    if args.quiet or not (args.progress or sys.stderr.isatty()):
+        return None
+    shown: dict[str, int] = {}
+
+    def report(stage: str, done: float, total: float) -> None:
+        percent = int(100 * done / total) if total else 100
+        if percent // 10 > shown.get(stage, -1):
+            shown[stage] = percent // 10
+            print(f"{name}: {stage} {percent}%", file=sys.stderr, flush=True)
+
+    return report
