@@ -28,13 +28,24 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", *session.posargs)
 
 
+def _install_pyannote4(session: nox.Session, *extra: str) -> None:
+    session.install("torch==2.11.0", "torchaudio==2.11.0", "pyannote.audio==4.0.7", "pandas", "pytest", "-e", ".",
+                    *extra)
+    session.install("--no-deps", "whisperx==3.8.6")
+
+
 @nox.session
 def pyannote4(session: nox.Session) -> None:
     """The adapters on pyannote.audio 4.0 and WhisperX 3.8, with NeMo for the Sortformer backend."""
-    session.install("torch==2.11.0", "torchaudio==2.11.0", "pyannote.audio==4.0.7", "nemo_toolkit[asr]==2.7.3",
-                    "pandas", "pytest", "-e", ".", "./tests/plugin_example")
-    session.install("--no-deps", "whisperx==3.8.6")
+    _install_pyannote4(session, "nemo_toolkit[asr]==2.7.3", "./tests/plugin_example")
     session.run("python", "-m", "pytest", "tests/adapters", *session.posargs, env=TELEMETRY_OFF)
+
+
+@nox.session
+def word_speed(session: nox.Session) -> None:
+    """benchmarks/word_speakers_speed.py: ours against whisperx.assign_word_speakers (not run by default)."""
+    _install_pyannote4(session)
+    session.run("python", "benchmarks/word_speakers_speed.py", *session.posargs, env=TELEMETRY_OFF)
 
 
 @nox.session

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import functools
 import sys
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..alignment.turns import TurnOptions, smooth_labels
+from ..alignment.turns import TurnOptions, smooth_codes
 from ..alignment.words import attribute_spans, coverage_of
 from ..audio import SAMPLE_RATE
 from ..backends.base import SpeakerCount
@@ -142,19 +143,22 @@ def assign_word_speakers(
         return transcript_result
     words = [word for segment in segments for word in segment.get("words", ())]
     if words:
-        starts = [word.get("start") for word in words]
-        ends = [word.get("end") for word in words]
-        attribution = attribute_spans(_floats(starts), _floats(ends), coverage)
-        labels = attribution.speaker_labels()
+        starts = _floats(list(map(dict.get, words, repeat("start"))))  # map(dict.get): C speed
+        ends = _floats(list(map(dict.get, words, repeat("end"))))
+        attribution = attribute_spans(starts, ends, coverage)
+        codes = attribution.speaker
         if not fill_nearest:
-            unheard = (attribution.confidence == 0.0).tolist()
-            labels = [None if gap else label for label, gap in zip(labels, unheard)]
+            codes = np.where(attribution.confidence > 0.0, codes, -1)
         elif smoothing is not None:
-            labels = smooth_labels(labels, attribution.confidence.tolist(), [word.get("word", "") for word in words],
-                                   starts, ends, smoothing)
-        for word, label in zip(words, labels):
-            if label is not None:
-                word["speaker"] = label
+            codes = smooth_codes(codes, attribution.confidence, _Texts(words), starts, ends, smoothing)
+        names = np.array([*attribution.labels, None], dtype=object)  # code -1 reads the trailing None
+        if codes.min() >= 0:
+            for word, name in zip(words, names[codes].tolist()):
+                word["speaker"] = name
+        else:
+            for word, name in zip(words, names[codes].tolist()):
+                if name is not None:
+                    word["speaker"] = name
     spans = attribute_spans(
         _floats([segment.get("start", 0.0) for segment in segments]),
         _floats([segment.get("end", 0.0) for segment in segments]),
@@ -166,6 +170,16 @@ def assign_word_speakers(
     if speaker_embeddings is not None:
         transcript_result["speaker_embeddings"] = speaker_embeddings
     return transcript_result
+
+
+class _Texts:
+    """Word texts read on demand: smoothing looks at few of them."""
+
+    def __init__(self, words: list[dict]) -> None:
+        self._words = words
+
+    def __getitem__(self, index: int) -> str:
+        return self._words[index].get("word", "")
 
 
 def _floats(values: list) -> np.ndarray:

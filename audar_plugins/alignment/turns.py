@@ -19,13 +19,16 @@ A turn never splits a word: it is a run of whole words.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..errors import InvalidOptionError
 from .words import AttributedWord
 
-__all__ = ["Turn", "TurnOptions", "group_turns", "join_words", "smooth_labels", "smooth_speakers"]
+__all__ = ["Turn", "TurnOptions", "group_turns", "join_words", "smooth_codes", "smooth_speakers"]
 
 SENTENCE_ENDS = (".", "?", "!", "…", "。", "？", "！")
 
@@ -78,32 +81,38 @@ def join_words(texts) -> str:
 
 def smooth_speakers(words: Sequence[AttributedWord], options: TurnOptions = TurnOptions()) -> list[AttributedWord]:
     """``words`` with flickers and near-sentence-end changes corrected (unchanged words are the same objects)."""
-    speakers = smooth_labels(
-        [word.speaker for word in words],
-        [word.confidence for word in words],
+    names = list(dict.fromkeys(word.speaker for word in words))
+    code = {name: index for index, name in enumerate(names)}
+    smoothed = smooth_codes(
+        np.array([code[word.speaker] for word in words], dtype=np.int64),
+        np.array([word.confidence for word in words], dtype=np.float64),
         [word.text for word in words],
-        [word.start for word in words],
-        [word.end for word in words],
+        np.array([np.nan if word.start is None else word.start for word in words], dtype=np.float64),
+        np.array([np.nan if word.end is None else word.end for word in words], dtype=np.float64),
         options,
     )
     return [
-        word if word.speaker == speaker else dataclasses.replace(word, speaker=speaker, second_speaker=None)
-        for word, speaker in zip(words, speakers)
+        word if word.speaker == names[new] else dataclasses.replace(word, speaker=names[new], second_speaker=None)
+        for word, new in zip(words, smoothed.tolist())
     ]
 
 
-def smooth_labels(
-    speakers: list,
-    confidence: Sequence[float],
+def smooth_codes(
+    speakers: np.ndarray,
+    confidence: np.ndarray,
     texts: Sequence[str],
-    starts: Sequence[float | None],
-    ends: Sequence[float | None],
+    starts: np.ndarray,
+    ends: np.ndarray,
     options: TurnOptions = TurnOptions(),
-) -> list:
-    """The corrections of :func:`smooth_speakers` on parallel lists; returns the new speaker list."""
-    speakers = list(speakers)
-    _smooth_flickers(speakers, confidence, options)
-    _snap_to_sentences(texts, starts, ends, speakers, confidence, options)
+) -> np.ndarray:
+    """The corrections of :func:`smooth_speakers` on arrays: speaker codes (any integers), confidence,
+    word texts, start and end times (NaN: untimed). Returns new codes; inputs are not changed."""
+    speakers = np.array(speakers, dtype=np.int64)
+    if speakers.size < 2:
+        return speakers
+    _smooth_flickers(speakers, np.asarray(confidence, dtype=np.float64), options)
+    _snap_to_sentences(speakers, np.asarray(confidence, dtype=np.float64), texts,
+                       np.asarray(starts, dtype=np.float64), np.asarray(ends, dtype=np.float64), options)
     return speakers
 
 
@@ -120,68 +129,75 @@ def group_turns(words: Sequence[AttributedWord], options: TurnOptions | None = T
     return turns
 
 
-def _runs(speakers: list) -> list[tuple[int, int]]:
-    """``(first, stop)`` of each run of equal speakers."""
-    runs, first = [], 0
-    for index in range(1, len(speakers) + 1):
-        if index == len(speakers) or speakers[index] != speakers[first]:
-            runs.append((first, index))
-            first = index
-    return runs
+def _runs(speakers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(firsts, stops)`` of the runs of equal codes."""
+    changes = np.flatnonzero(speakers[1:] != speakers[:-1]) + 1
+    return np.concatenate([[0], changes]), np.concatenate([changes, [speakers.size]])
 
 
-def _smooth_flickers(speakers: list, confidence: list[float], options: TurnOptions) -> None:
-    runs = _runs(speakers)
-    for (before, middle, after) in zip(runs, runs[1:], runs[2:]):
-        first, stop = middle
-        if (
-            stop - first <= options.max_flicker_words
-            and speakers[before[0]] == speakers[after[0]]
-            and before[1] - before[0] >= options.flicker_context
-            and after[1] - after[0] >= options.flicker_context
-            and max(confidence[first:stop]) < options.flicker_confidence
-        ):
-            speakers[first:stop] = [speakers[before[0]]] * (stop - first)
-
-
-def _snap_to_sentences(texts, starts, ends, speakers: list, confidence, options: TurnOptions) -> None:
-    runs = _runs(speakers)
-    if len(runs) < 2:
+def _smooth_flickers(speakers: np.ndarray, confidence: np.ndarray, options: TurnOptions) -> None:
+    firsts, stops = _runs(speakers)
+    if firsts.size < 3:
         return
-    sentence_end = [text.rstrip().endswith(SENTENCE_ENDS) for text in texts]
+    lengths = stops - firsts
+    labels = speakers[firsts]
+    peak = np.maximum.reduceat(confidence, firsts)
+    middle = np.arange(1, firsts.size - 1)
+    flicker = middle[
+        (lengths[middle] <= options.max_flicker_words)
+        & (labels[middle - 1] == labels[middle + 1])
+        & (lengths[middle - 1] >= options.flicker_context)
+        & (lengths[middle + 1] >= options.flicker_context)
+        & (peak[middle] < options.flicker_confidence)
+    ]
+    for run in flicker.tolist():
+        speakers[firsts[run] : stops[run]] = labels[run - 1]
+
+
+def _snap_to_sentences(speakers, confidence, texts, starts, ends, options: TurnOptions) -> None:
+    firsts, stops = _runs(speakers)
+    if firsts.size < 2:
+        return
+    # the time of the gap before each word: between the previous word's end and this word's start
+    gap = np.full(speakers.size, np.nan)
+    left, right = ends[:-1], starts[1:]
+    gap[1:] = np.where(np.isnan(left), right, np.where(np.isnan(right), left, (left + right) / 2))
+    sure = np.concatenate([[0], np.cumsum(confidence >= options.boundary_confidence)]).tolist()  # confident before i
+    gap = gap.tolist()  # scalar reads from lists are several times faster than from arrays
+    tolerance = options.sentence_tolerance
     floor = 0  # words before this were already moved by an earlier change: leave them
-    for (first, change), (_, stop) in zip(runs, runs[1:]):
+    for first, change, stop in zip(firsts[:-1].tolist(), stops[:-1].tolist(), stops[1:].tolist()):
         first = max(first, floor)
-        at = _time_between(starts, ends, change)
-        if at is None:
+        at = gap[change]
+        if math.isnan(at):
             continue
-        best = None
-        # sentence ends inside the left run (move the change back) or the right run (forward)
-        for boundary in range(first + 1, stop):
-            if boundary == change or not sentence_end[boundary - 1]:
+        best, best_distance = None, tolerance
+        # candidate boundaries: inside the two runs, within the tolerance in time, walking outward
+        # from the change (gap times are nearly sorted); the nearest sentence end whose moved
+        # words are all unsure wins
+        for boundary in _near(gap, change, first + 1, stop, at, tolerance):
+            distance = abs(gap[boundary] - at)
+            if distance > best_distance or (best is not None and distance == best_distance):
                 continue
-            when = _time_between(starts, ends, boundary)
-            if when is None or abs(when - at) > options.sentence_tolerance:
-                continue
-            moved = range(boundary, change) if boundary < change else range(change, boundary)
-            if all(confidence[i] < options.boundary_confidence for i in moved):
-                if best is None or abs(when - at) < abs(best[1] - at):
-                    best = (boundary, when)
+            low, high = (boundary, change) if boundary < change else (change, boundary)
+            if sure[high] == sure[low] and texts[boundary - 1].rstrip().endswith(SENTENCE_ENDS):
+                best, best_distance = boundary, distance
         if best is None:
             continue
-        boundary = best[0]
-        if boundary < change:
-            speakers[boundary:change] = [speakers[change]] * (change - boundary)
+        if best < change:
+            speakers[best:change] = speakers[change]
         else:
-            speakers[change:boundary] = [speakers[change - 1]] * (boundary - change)
-        floor = boundary
+            speakers[change:best] = speakers[change - 1]
+        floor = best
 
 
-def _time_between(starts, ends, index: int) -> float | None:
-    """The time of the gap before word ``index``: between the previous word's end and this one's start."""
-    left, right = ends[index - 1], starts[index]
-    if left is None and right is None:
-        return None
-    if left is None or right is None:
-        return left if right is None else right
-    return (left + right) / 2
+def _near(gap: list[float], change: int, first: int, stop: int, at: float, tolerance: float):
+    """Word indices in ``[first, stop)`` but ``change``, outward from it, while their gap time is within tolerance."""
+    index = change - 1
+    while index >= first and not (gap[index] < at - tolerance):
+        yield index
+        index -= 1
+    index = change + 1
+    while index < stop and not (gap[index] > at + tolerance):
+        yield index
+        index += 1

@@ -110,13 +110,14 @@ def attribute_spans(starts: np.ndarray, ends: np.ndarray, coverage: SpeakerCover
     index = np.flatnonzero(timed)
     mass = coverage.speech(low[index], high[index])
     total = mass.sum(axis=1)
-    ranked = np.argsort(-mass, axis=1, kind="stable")
-    best = ranked[:, 0]
+    best = np.argmax(mass, axis=1)
     heard = total > 1e-9
     speaker[index[heard]] = best[heard]
     confidence[index[heard]] = mass[heard, best[heard]] / total[heard]
     if coverage.num_speakers > 1:
-        runner_up = ranked[:, 1]
+        others = mass.copy()
+        others[np.arange(index.size), best] = -1.0
+        runner_up = np.argmax(others, axis=1)
         duration = high[index] - low[index]
         overlapped = heard & (mass[np.arange(index.size), runner_up] >= OVERLAP_PROBABILITY * duration)
         second[index[overlapped]] = runner_up[overlapped]
