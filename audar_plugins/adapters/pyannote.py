@@ -22,6 +22,7 @@ from pyannote.pipeline.parameter import Uniform
 from ..activity import Binarization, SpeakerActivity
 from ..backends.base import SpeakerCount
 from ..registry import load_backend
+from .labels import pyannote_names
 
 __all__ = ["AudarSpeakerDiarization"]
 
@@ -133,7 +134,7 @@ class AudarSpeakerDiarization(Pipeline):
         uri = file.get("uri")
         diarization = activity.to_annotation(self.binarization, uri=uri)
         exclusive = activity.to_exclusive_annotation(self.binarization, uri=uri)
-        names = _pyannote_names(activity, diarization)
+        names = pyannote_names(activity, diarization)
         diarization = diarization.rename_labels(names)
         exclusive = exclusive.rename_labels(names)
         embeddings = _embeddings(activity, names, diarization.labels())
@@ -165,13 +166,6 @@ def _audio(file: Mapping) -> Mapping:
     """The parts of a pyannote ``AudioFile`` that our ``load_audio`` reads."""
     keys = ("waveform", "sample_rate", "channel") if "waveform" in file else ("audio", "channel")
     return {key: file[key] for key in keys if key in file}
-
-
-def _pyannote_names(activity: SpeakerActivity, annotation) -> dict[str, str]:
-    """``SPEAKER_00, SPEAKER_01, ...`` for the speakers who speak, in the backend's column order."""
-    speaking = set(annotation.labels())
-    ordered = [label for label in activity.labels if label in speaking]
-    return {label: f"SPEAKER_{index:02d}" for index, label in enumerate(ordered)}
 
 
 def _embeddings(activity: SpeakerActivity, names: dict[str, str], order: list[str]) -> np.ndarray | None:

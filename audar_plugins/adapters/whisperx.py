@@ -30,6 +30,7 @@ from ..alignment.words import attribute_spans, coverage_of
 from ..audio import SAMPLE_RATE
 from ..backends.base import SpeakerCount
 from ..registry import DEFAULT_BACKEND, available_backends, load_backend
+from .labels import pyannote_names
 
 __all__ = ["DiarizationPipeline", "assign_word_speakers", "install"]
 
@@ -102,8 +103,7 @@ class DiarizationPipeline:
         if progress_callback is not None:
             progress_callback(100.0)
         annotation = activity.to_annotation(self.backend.binarization)
-        speaking = set(annotation.labels())
-        names = {label: f"SPEAKER_{index:02d}" for index, label in enumerate(l for l in activity.labels if l in speaking)}
+        names = pyannote_names(activity, annotation)
         annotation = annotation.rename_labels(names)
 
         frame = pd.DataFrame(annotation.itertracks(yield_label=True), columns=["segment", "label", "speaker"])
