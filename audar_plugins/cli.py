@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from .cli_options import add_backend_options, add_speaker_options, load_backend_from_args
 from .errors import AudarError
 
 __all__ = ["main"]
@@ -46,8 +47,8 @@ def _parser() -> argparse.ArgumentParser:
 
     diarize = commands.add_parser("diarize", help="find who spoke when in audio files")
     diarize.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav, flac, ogg, mp3, ...)")
-    _add_backend_options(diarize, DEFAULT_BACKEND)
-    _add_speaker_options(diarize)
+    add_backend_options(diarize, DEFAULT_BACKEND)
+    add_speaker_options(diarize)
     _add_postprocessing_options(diarize)
     _add_output_options(diarize, FORMATS)
     diarize.add_argument(
@@ -67,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         "offline output can be compared from the shell.",
     )
     stream.add_argument("file", metavar="FILE", help="audio file")
-    _add_backend_options(stream, "sortformer")
+    add_backend_options(stream, "sortformer")
     stream.add_argument("--push-ms", type=float, default=100.0, metavar="N", help="milliseconds per push (default 100)")
     _add_postprocessing_options(stream)
     _add_output_options(stream, FORMATS)
@@ -91,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 
     from .transcribe_command import add_transcribe_command
 
-    add_transcribe_command(commands, _add_backend_options, _add_speaker_options)
+    add_transcribe_command(commands)
 
     pyannote = commands.add_parser(
         "pyannote-config",
@@ -101,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
         "run the chosen backend. Post-processing options become the pipeline's hyper-parameters.",
     )
     pyannote.add_argument("directory", metavar="DIR", help="directory to write config.yaml into")
-    _add_backend_options(pyannote, DEFAULT_BACKEND)
+    add_backend_options(pyannote, DEFAULT_BACKEND)
     pyannote.add_argument("--copy-model", action="store_true",
                           help="copy the checkpoint into DIR and refer to it as $model/NAME (pyannote.audio 4.x)")
     _add_postprocessing_options(pyannote)
@@ -130,20 +131,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_backend_options(parser: argparse.ArgumentParser, default: str) -> None:
-    parser.add_argument("--backend", default=default, help=f"registered backend (default: {default})")
-    parser.add_argument("--model", metavar="PATH_OR_NAME", help="checkpoint: a .nemo path or a model hub name")
-    parser.add_argument("--device", metavar="DEVICE", help="cpu, cuda, cuda:1, ... (backends with models)")
-    parser.add_argument("--preset", metavar="NAME",
-                        help="latency preset: card, nv-30.4s, nv-10s, nv-1.04s, nv-0.32s (Sortformer)")
-
-
-def _add_speaker_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--num-speakers", type=int, metavar="N", help="exact number of speakers")
-    parser.add_argument("--min-speakers", type=int, metavar="N", help="at least N speakers")
-    parser.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
-
-
 def _add_postprocessing_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("post-processing (default: the backend's own)")
     group.add_argument("--onset", type=float, metavar="X", help="probability that starts speech")
@@ -164,21 +151,20 @@ def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str])
     )
 
 
-_POSTPROCESSING = ("onset", "offset", "pad_onset", "pad_offset", "min_duration_on", "min_duration_off")
+def _postprocessing(args: argparse.Namespace) -> dict[str, float]:
+    """The post-processing flags given (``--onset`` ...), by Binarization field name."""
+    import dataclasses
 
+    from .activity import Binarization
 
-def _load_backend(args: argparse.Namespace):
-    from .registry import load_backend
-
-    options = {name: getattr(args, name) for name in ("model", "device", "preset") if getattr(args, name) is not None}
-    return load_backend(args.backend, **options)
+    names = (field.name for field in dataclasses.fields(Binarization))
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def _binarization(args: argparse.Namespace, backend):
     import dataclasses
 
-    overrides = {name: getattr(args, name) for name in _POSTPROCESSING if getattr(args, name) is not None}
-    return dataclasses.replace(backend.binarization, **overrides)
+    return dataclasses.replace(backend.binarization, **_postprocessing(args))
 
 
 class _Writer:
@@ -234,7 +220,7 @@ def _diarize(args: argparse.Namespace) -> int:
     from .pipeline import diarize
 
     writer = _Writer(args, len(args.files))
-    backend = _load_backend(args)
+    backend = load_backend_from_args(args)
     binarization = _binarization(args, backend)
     status = 0
     with writer.open():
@@ -273,7 +259,7 @@ def _stream(args: argparse.Namespace) -> int:
     if not 1 <= args.push_ms <= 3_600_000:
         raise AudarError(f"--push-ms must be between 1 and 3600000, got {args.push_ms}")
     writer = _Writer(args, 1)
-    backend = _load_backend(args)
+    backend = load_backend_from_args(args)
     if not hasattr(backend, "open_session"):
         raise AudarError(f"backend {args.backend!r} has no live sessions")
     binarization = _binarization(args, backend)
@@ -302,9 +288,8 @@ def _expand_heads(args: argparse.Namespace) -> int:
 def _pyannote_config(args: argparse.Namespace) -> int:
     from .adapters.pyannote_config import write_pyannote_config
 
-    postprocessing = {name: getattr(args, name) for name in _POSTPROCESSING if getattr(args, name) is not None}
     path = write_pyannote_config(args.directory, args.backend, model=args.model, device=args.device,
-                                 preset=args.preset, postprocessing=postprocessing, copy_model=args.copy_model)
+                                 preset=args.preset, postprocessing=_postprocessing(args), copy_model=args.copy_model)
     print(path)
     return 0
 

@@ -6,12 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from .cli_options import add_backend_options, add_speaker_options, load_backend_from_args
 from .errors import AudarError
 
 __all__ = ["add_transcribe_command"]
 
 
-def add_transcribe_command(commands, add_backend_options, add_speaker_options) -> None:
+def add_transcribe_command(commands) -> None:
     from .registry import DEFAULT_BACKEND
     from .transcript_formats import TRANSCRIPT_FORMATS
 
@@ -44,11 +45,9 @@ def _transcribe(args: argparse.Namespace) -> int:
     from .adapters.faster_whisper import load_whisper, transcribe
     from .backends.base import SpeakerCount
     from .formats import safe_uri
-    from .registry import load_backend
     from .transcript_formats import render
 
-    options = {name: getattr(args, name) for name in ("model", "device", "preset") if getattr(args, name) is not None}
-    backend = load_backend(args.backend, **options)
+    backend = load_backend_from_args(args)
     speakers = SpeakerCount(args.num_speakers, args.min_speakers, args.max_speakers)
     try:
         model = load_whisper(args.asr, compute_type=args.compute_type)

@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -73,16 +72,14 @@ def evaluate(name: str, items, backend, model) -> None:
     import whisperx
     from pyannote.metrics.diarization import DiarizationErrorRate
 
-    from audar_plugins.adapters.whisperx import assign_word_speakers
+    from audar_plugins.adapters.whisperx import assign_word_speakers, diarization_frame
 
     totals = {method: np.zeros(4, dtype=int) for method in ("whisperx", "ours (activity)", "ours (DataFrame)")}
     for item in items:
         waveform = load_audio(item.audio)
         activity = backend.diarize(waveform)
         annotation = activity.to_annotation(backend.binarization, uri=item.uri)
-        frame = pd.DataFrame(annotation.itertracks(yield_label=True), columns=["segment", "label", "speaker"])
-        frame["start"] = frame["segment"].apply(lambda segment: segment.start)
-        frame["end"] = frame["segment"].apply(lambda segment: segment.end)
+        frame = diarization_frame(annotation)
         result = whisperx_result(model, waveform)
         reference = item.reference if item.uem is None else item.reference.crop(item.uem)
         mapping = DiarizationErrorRate().optimal_mapping(reference, annotation)

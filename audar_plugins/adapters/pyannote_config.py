@@ -7,6 +7,7 @@ unchanged. This module does not import pyannote.audio.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,13 +15,14 @@ from typing import Any
 
 import yaml
 
+from ..activity import Binarization
 from ..errors import BackendNotFoundError, InvalidOptionError
 from ..registry import available_backends
 
 __all__ = ["PIPELINE_CLASS", "write_pyannote_config"]
 
 PIPELINE_CLASS = "audar_plugins.adapters.pyannote.AudarSpeakerDiarization"
-HYPER_PARAMETERS = ("onset", "offset", "pad_onset", "pad_offset", "min_duration_on", "min_duration_off")
+HYPER_PARAMETERS = tuple(field.name for field in dataclasses.fields(Binarization))
 
 
 def write_pyannote_config(

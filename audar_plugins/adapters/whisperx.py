@@ -21,7 +21,7 @@ import functools
 import sys
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,7 +32,10 @@ from ..backends.base import SpeakerCount
 from ..registry import DEFAULT_BACKEND, available_backends, load_backend
 from .labels import pyannote_names
 
-__all__ = ["DiarizationPipeline", "assign_word_speakers", "install"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DiarizationPipeline", "assign_word_speakers", "diarization_frame", "install"]
 
 
 class DiarizationPipeline:
@@ -90,8 +93,6 @@ class DiarizationPipeline:
         Returns WhisperX's DataFrame (columns ``segment``, ``label``, ``speaker``,
         ``start``, ``end``) and, with ``return_embeddings``, ``{speaker: [floats]}`` or None.
         """
-        import pandas as pd
-
         source = audio if isinstance(audio, (str, Path)) else {"waveform": np.asarray(audio)[None], "sample_rate": SAMPLE_RATE}
         report = None
         if progress_callback is not None:
@@ -104,17 +105,23 @@ class DiarizationPipeline:
             progress_callback(100.0)
         annotation = activity.to_annotation(self.backend.binarization)
         names = pyannote_names(activity, annotation)
-        annotation = annotation.rename_labels(names)
-
-        frame = pd.DataFrame(annotation.itertracks(yield_label=True), columns=["segment", "label", "speaker"])
-        frame["start"] = frame["segment"].apply(lambda segment: segment.start)
-        frame["end"] = frame["segment"].apply(lambda segment: segment.end)
+        frame = diarization_frame(annotation.rename_labels(names))
         if not return_embeddings:
             return frame
         if activity.embeddings is None:
             return frame, None
         rows = zip(activity.labels, activity.embeddings)
         return frame, {names[label]: row.tolist() for label, row in rows if label in names}
+
+
+def diarization_frame(annotation) -> pd.DataFrame:
+    """A pyannote Annotation as WhisperX's diarization DataFrame: ``segment``, ``label``, ``speaker``, ``start``, ``end``."""
+    import pandas as pd
+
+    frame = pd.DataFrame(annotation.itertracks(yield_label=True), columns=["segment", "label", "speaker"])
+    frame["start"] = frame["segment"].apply(lambda segment: segment.start)
+    frame["end"] = frame["segment"].apply(lambda segment: segment.end)
+    return frame
 
 
 def assign_word_speakers(
@@ -152,13 +159,11 @@ def assign_word_speakers(
         elif smoothing is not None:
             codes = smooth_codes(codes, attribution.confidence, _Texts(words), starts, ends, smoothing)
         names = np.array([*attribution.labels, None], dtype=object)  # code -1 reads the trailing None
-        if codes.min() >= 0:
-            for word, name in zip(words, names[codes].tolist()):
-                word["speaker"] = name
-        else:
-            for word, name in zip(words, names[codes].tolist()):
-                if name is not None:
-                    word["speaker"] = name
+        pairs = zip(words, names[codes].tolist())
+        if codes.min() < 0:  # some words stay unlabelled; the common case skips this filter
+            pairs = ((word, name) for word, name in pairs if name is not None)
+        for word, name in pairs:
+            word["speaker"] = name
     spans = attribute_spans(
         _floats([segment.get("start", 0.0) for segment in segments]),
         _floats([segment.get("end", 0.0) for segment in segments]),
@@ -184,10 +189,7 @@ class _Texts:
 
 def _floats(values: list) -> np.ndarray:
     """Seconds as a float array; missing (None) becomes NaN."""
-    try:
-        return np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        return np.array([np.nan if value is None else float(value) for value in values], dtype=np.float64)
+    return np.array(values, dtype=np.float64)
 
 
 def install(**options: Any) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from ..activity import SpeakerActivity
 from ..errors import InvalidOptionError
 from .coverage import SpeakerCoverage
-from .words import POINT_WORD, AttributedWord, Word, attribute_spans
+from .words import AttributedWord, Word, attribute_spans, attributed, word_spans, word_times
 
 __all__ = ["StreamingAligner"]
 
@@ -41,7 +41,7 @@ class StreamingAligner:
         self._end = 0.0
         self._pending: list[Word] = []
         self._finished = False
-        self._last_timed: tuple[int, float] | None = None  # (speaker code, confidence) of the last timed word emitted
+        self._last_timed: int | None = None  # speaker code of the last timed word emitted
 
     @property
     def activity_end(self) -> float:
@@ -101,40 +101,25 @@ class StreamingAligner:
         else:
             coverage = SpeakerCoverage.from_activity(activity)
         words = self._pending
-        starts = np.array([_seconds(word.start) for word in words])
-        ends = np.array([_seconds(word.end) for word in words])
+        starts, ends = word_times(words)
         result = attribute_spans(starts, ends, coverage)
         timed = np.isfinite(starts)
         if self._last_timed is not None and not timed[0]:
             # untimed words at the front follow the timed word emitted before them, as offline
             leading = int(np.argmax(timed)) if timed.any() else starts.size
-            result.speaker[:leading] = self._last_timed[0]
+            result.speaker[:leading] = self._last_timed
             result.confidence[:leading] = 0.0
         count = len(words) if final else self._final_prefix(starts, ends, result, coverage)
-        names = [*result.labels, None]
-        released = [
-            AttributedWord(word.text, word.start, word.end, word.probability, names[speaker], float(confidence),
-                           names[second])
-            for word, speaker, confidence, second in zip(
-                words[:count], result.speaker[:count].tolist(), result.confidence[:count].tolist(),
-                result.second[:count].tolist())
-        ]
+        released = attributed(words[:count], result)  # zip stops at the words released
         emitted_timed = np.flatnonzero(timed[:count])
         if emitted_timed.size:
-            last = int(emitted_timed[-1])
-            self._last_timed = (int(result.speaker[last]), float(result.confidence[last]))
+            self._last_timed = int(result.speaker[emitted_timed[-1]])
         self._pending = words[count:]
         return released
 
     def _final_prefix(self, starts, ends, result, coverage: SpeakerCoverage) -> int:
         """How many leading pending words no future activity can change."""
-        ends = np.where(np.isfinite(ends), ends, starts)
-        low, high = np.minimum(starts, ends), np.maximum(starts, ends)
-        middle = (low + high) / 2
-        short = high - low < POINT_WORD
-        low = np.where(short, middle - POINT_WORD / 2, low)
-        high = np.where(short, middle + POINT_WORD / 2, high)
-        timed = np.isfinite(starts)
+        timed, low, high = word_spans(starts, ends)
         covered = timed & (high <= self._end)
         settled = covered & (result.confidence > 0)  # speech under the word, all of it known
         pause = np.flatnonzero(covered & ~settled)
@@ -154,9 +139,3 @@ class StreamingAligner:
                 count = index + 1  # follows the timed word before it, which is final
         return count
 
-
-def _seconds(value) -> float:
-    if value is None:
-        return math.nan
-    value = float(value)
-    return value if math.isfinite(value) else math.nan

@@ -162,25 +162,31 @@ def _snap_to_sentences(speakers, confidence, texts, starts, ends, options: TurnO
     gap = np.full(speakers.size, np.nan)
     left, right = ends[:-1], starts[1:]
     gap[1:] = np.where(np.isnan(left), right, np.where(np.isnan(right), left, (left + right) / 2))
-    sure = np.concatenate([[0], np.cumsum(confidence >= options.boundary_confidence)]).tolist()  # confident before i
+    # A boundary moves across unsure words only: before a change at c it lies after the last
+    # confident word before c; after c, at or before the first confident word from c on.
+    positions = np.arange(speakers.size)
+    sure = confidence >= options.boundary_confidence
+    last_sure = np.maximum.accumulate(np.where(sure, positions, -1))
+    first_sure = np.minimum.accumulate(np.where(sure, positions, speakers.size)[::-1])[::-1]
+    changes = stops[:-1]
+    lowest = np.maximum(firsts[:-1] + 1, last_sure[changes - 1] + 1)
+    highest = np.minimum(stops[1:] - 1, first_sure[changes])
+    movable = (lowest < changes) | (highest > changes)
     gap = gap.tolist()  # scalar reads from lists are several times faster than from arrays
     tolerance = options.sentence_tolerance
     floor = 0  # words before this were already moved by an earlier change: leave them
-    for first, change, stop in zip(firsts[:-1].tolist(), stops[:-1].tolist(), stops[1:].tolist()):
-        first = max(first, floor)
+    for change, low, high in zip(changes[movable].tolist(), lowest[movable].tolist(), highest[movable].tolist()):
         at = gap[change]
         if math.isnan(at):
             continue
         best, best_distance = None, tolerance
-        # candidate boundaries: inside the two runs, within the tolerance in time, walking outward
-        # from the change (gap times are nearly sorted); the nearest sentence end whose moved
-        # words are all unsure wins
-        for boundary in _near(gap, change, first + 1, stop, at, tolerance):
+        # candidates within the tolerance in time, walking outward from the change (gap times
+        # are nearly sorted); the nearest sentence end wins
+        for boundary in _near(gap, change, max(low, floor + 1), high + 1, at, tolerance):
             distance = abs(gap[boundary] - at)
             if distance > best_distance or (best is not None and distance == best_distance):
                 continue
-            low, high = (boundary, change) if boundary < change else (change, boundary)
-            if sure[high] == sure[low] and texts[boundary - 1].rstrip().endswith(SENTENCE_ENDS):
+            if texts[boundary - 1].rstrip().endswith(SENTENCE_ENDS):
                 best, best_distance = boundary, distance
         if best is None:
             continue

@@ -20,8 +20,7 @@ per-word scan of the turns.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,14 +98,7 @@ def attribute_spans(starts: np.ndarray, ends: np.ndarray, coverage: SpeakerCover
     if coverage.num_speakers == 0 or count == 0:
         return Attribution(coverage.labels, speaker, confidence, second)
 
-    ends = np.where(np.isfinite(ends), ends, starts)
-    timed = np.isfinite(starts)
-    low, high = np.minimum(starts, ends), np.maximum(starts, ends)
-    short = high - low < POINT_WORD
-    middle = (low + high) / 2
-    low = np.where(short, middle - POINT_WORD / 2, low)
-    high = np.where(short, middle + POINT_WORD / 2, high)
-
+    timed, low, high = word_spans(starts, ends)
     index = np.flatnonzero(timed)
     mass = coverage.speech(low[index], high[index])
     total = mass.sum(axis=1)
@@ -135,6 +127,34 @@ def attribute_spans(starts: np.ndarray, ends: np.ndarray, coverage: SpeakerCover
     return Attribution(coverage.labels, speaker, confidence, second)
 
 
+def word_spans(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(timed, low, high)``: which words have a time, and the span each one is read over
+    (end before start: the span between them; shorter than :data:`POINT_WORD`: that much
+    around its midpoint; a missing end: the start)."""
+    starts = np.where(np.isfinite(starts), starts, np.nan)  # inf is as untimed as None
+    ends = np.where(np.isfinite(ends), ends, starts)
+    low, high = np.minimum(starts, ends), np.maximum(starts, ends)
+    short = high - low < POINT_WORD
+    middle = (low + high) / 2
+    return np.isfinite(starts), np.where(short, middle - POINT_WORD / 2, low), np.where(short, middle + POINT_WORD / 2, high)
+
+
+def word_times(words: Sequence[Word]) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end times as float arrays; a missing time (``None``) is NaN."""
+    return (np.array([word.start for word in words], dtype=np.float64),
+            np.array([word.end for word in words], dtype=np.float64))
+
+
+def attributed(words: Sequence[Word], result: Attribution) -> list[AttributedWord]:
+    """``words`` with the speakers of ``result`` (one row per word, same order)."""
+    names = [*result.labels, None]  # index -1 reads the trailing None
+    rows = zip(words, result.speaker.tolist(), result.confidence.tolist(), result.second.tolist())
+    return [
+        AttributedWord(word.text, word.start, word.end, word.probability, names[speaker], confidence, names[second])
+        for word, speaker, confidence, second in rows
+    ]
+
+
 def attribute_words(words: Iterable[Word], diarization) -> list[AttributedWord]:
     """Give every word a speaker; see the module docstring for the rule.
 
@@ -142,21 +162,7 @@ def attribute_words(words: Iterable[Word], diarization) -> list[AttributedWord]:
     ``Annotation`` or a WhisperX diarization DataFrame.
     """
     words = list(words)
-    starts = np.array([_seconds(word.start) for word in words], dtype=np.float64)
-    ends = np.array([_seconds(word.end) for word in words], dtype=np.float64)
-    result = attribute_spans(starts, ends, coverage_of(diarization))
-    names = [*result.labels, None]
-    return [
-        AttributedWord(word.text, word.start, word.end, word.probability, names[spk], float(conf), names[sec])
-        for word, spk, conf, sec in zip(words, result.speaker.tolist(), result.confidence.tolist(), result.second.tolist())
-    ]
-
-
-def _seconds(value: float | None) -> float:
-    if value is None:
-        return math.nan
-    value = float(value)
-    return value if math.isfinite(value) else math.nan
+    return attributed(words, attribute_spans(*word_times(words), coverage_of(diarization)))
 
 
 def _fill_from_neighbours(speaker: np.ndarray, confidence: np.ndarray, timed: np.ndarray) -> None:
