@@ -90,9 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     expand.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     expand.set_defaults(run=_expand_heads)
 
+    from .serve_command import add_serve_command
     from .transcribe_command import add_transcribe_command
 
     add_transcribe_command(commands)
+    add_serve_command(commands)
 
     pyannote = commands.add_parser(
         "pyannote-config",

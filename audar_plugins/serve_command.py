@@ -1,0 +1,76 @@
+"""``audar serve``: the OpenAI-compatible gateway on uvicorn (``pip install 'audar-plugins[server]'``)."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_serve_command"]
+
+
+def add_serve_command(commands) -> None:
+    from .server.settings import MB, Settings
+
+    defaults = Settings()
+    parser = commands.add_parser(
+        "serve",
+        help="serve diarization and transcription over OpenAI-compatible HTTP and WebSocket",
+        description="Serve POST /v1/audio/transcriptions (OpenAI's form, plus diarize=true), "
+        "POST /v1/audio/diarizations, GET /v1/models, GET /health and the /v1/realtime WebSocket. "
+        "Models load once at startup. Every flag has an environment variable (in brackets); "
+        "a flag wins over its variable.",
+    )
+    network = parser.add_argument_group("network")
+    network.add_argument("--host", help=f"address to listen on (default {defaults.host}, this machine only) [AUDAR_HOST]")
+    network.add_argument("--port", type=int, help=f"port (default {defaults.port}) [AUDAR_PORT]")
+    network.add_argument("--api-key", metavar="KEY",
+                         help="require 'Authorization: Bearer KEY' on /v1 routes [AUDAR_API_KEY; preferred: a "
+                         "flag is visible to other users in the process list]")
+    models = parser.add_argument_group("models")
+    models.add_argument("--backend", help=f"diarization backend (default {defaults.backend}) [AUDAR_BACKEND]")
+    models.add_argument("--model", metavar="PATH_OR_NAME", help="backend checkpoint, e.g. a .nemo path [AUDAR_MODEL]")
+    models.add_argument("--device", metavar="DEVICE", help="cpu, cuda, ... (backends with models) [AUDAR_DEVICE]")
+    models.add_argument("--preset", metavar="NAME", help="Sortformer latency preset [AUDAR_PRESET]")
+    models.add_argument("--asr", dest="asr_model", metavar="MODEL_OR_DIR",
+                        help="faster-whisper model (CTranslate2 directory or name); without it only diarization "
+                        "is served [AUDAR_ASR]")
+    models.add_argument("--compute-type", help=f"CTranslate2 compute type (default {defaults.compute_type}) "
+                        "[AUDAR_COMPUTE_TYPE]")
+    limits = parser.add_argument_group("limits")
+    limits.add_argument("--max-upload-mb", type=float, metavar="MB",
+                        help=f"largest request body (default {defaults.max_upload_bytes / MB:g}) [AUDAR_MAX_UPLOAD_MB]")
+    limits.add_argument("--max-audio-seconds", type=float, metavar="S",
+                        help=f"longest audio (default {defaults.max_audio_seconds:g}) [AUDAR_MAX_AUDIO_SECONDS]")
+    limits.add_argument("--max-realtime-sessions", type=int, metavar="N",
+                        help=f"concurrent WebSocket sessions (default {defaults.max_realtime_sessions}) "
+                        "[AUDAR_MAX_REALTIME_SESSIONS]")
+    limits.add_argument("--realtime-idle-seconds", type=float, metavar="S",
+                        help=f"close a silent WebSocket session after S (default {defaults.realtime_idle_seconds:g}) "
+                        "[AUDAR_REALTIME_IDLE_SECONDS]")
+    limits.add_argument("--max-message-bytes", type=int, metavar="N",
+                        help=f"largest WebSocket message (default {defaults.max_message_bytes}) "
+                        "[AUDAR_MAX_MESSAGE_BYTES]")
+    limits.add_argument("--workers", type=int, metavar="N",
+                        help="threads for CPU work; more requests wait in a queue (default: the CPU count) "
+                        "[AUDAR_WORKERS]")
+    parser.set_defaults(run=_serve)
+
+
+def settings_from_args(args: argparse.Namespace, environ=None):
+    """The :class:`~audar_plugins.server.settings.Settings` of ``args``, then the environment."""
+    from .server.settings import MB, ENVIRONMENT, Settings
+
+    flags = {name: getattr(args, name, None) for name in ENVIRONMENT}
+    flags.update({name: getattr(args, name) for name in ("model", "device", "preset")})
+    if args.max_upload_mb is not None:
+        flags["max_upload_bytes"] = round(args.max_upload_mb * MB)
+    return Settings.from_sources(flags, environ)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from .server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    serve(settings_from_args(args))
+    return 0

@@ -1,0 +1,94 @@
+"""The models of one server process, loaded once, and the threads their CPU work runs on.
+
+    engine = Engine.load(settings)                    # at startup: one backend, one WhisperModel
+    activity = await engine.run(engine.backend.diarize, waveform)
+    block = await engine.run(session.push, chunk, live=True)
+
+Both models are shared by every request: the backends are safe to call from several threads
+(the embedded backend keeps no state between calls; Sortformer locks its settings) and so is
+``faster_whisper.WhisperModel`` (built with ``num_workers`` equal to the thread count, so that
+concurrent calls run in parallel). CPU work never runs on the event loop. Jobs wait in a
+first-in, first-out queue when every thread is busy: a busy server is slower, never failing.
+Live (realtime) jobs have threads of their own, so a short push is never queued behind a long
+file transcription.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from ..backends.base import Backend
+from ..errors import AudarError
+from .settings import Settings
+
+__all__ = ["Engine"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Engine:
+    """One diarization backend, an optional ASR model and the thread pools that run them.
+
+    Attributes
+    ----------
+    settings
+        The :class:`Settings` it was built with.
+    backend
+        The diarization backend (``backend.name``, ``backend.diarize``, and for streaming
+        backends ``open_session``/``restore_session``).
+    whisper
+        The ``faster_whisper.WhisperModel``, or ``None`` when the server runs without ASR.
+    """
+
+    def __init__(self, settings: Settings, backend: Backend, whisper: Any = None) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.whisper = whisper
+        self._batch = ThreadPoolExecutor(settings.workers, thread_name_prefix="audar-batch")
+        self._live = ThreadPoolExecutor(settings.workers, thread_name_prefix="audar-live")
+
+    @classmethod
+    def load(cls, settings: Settings) -> Engine:
+        """Load the backend and (when ``settings.asr_model`` is set) the ASR model."""
+        from ..registry import load_backend
+
+        backend = load_backend(settings.backend, **settings.backend_options)
+        whisper = None
+        if settings.asr_model is not None:
+            whisper = load_asr(settings.asr_model, settings.compute_type, settings.workers)
+        logger.info("serving backend %r%s", backend.name,
+                    f" and ASR model {settings.asr_model!r}" if whisper is not None else " without ASR")
+        return cls(settings, backend, whisper)
+
+    async def run(self, function: Callable[..., T], *args: Any, live: bool = False, **kwargs: Any) -> T:
+        """``function(*args, **kwargs)`` on a worker thread; ``live=True`` for realtime pushes."""
+        loop = asyncio.get_running_loop()
+        pool = self._live if live else self._batch
+        return await loop.run_in_executor(pool, functools.partial(function, *args, **kwargs))
+
+    def submit(self, function: Callable[..., T], *args: Any, live: bool = False, **kwargs: Any):
+        """Start ``function`` on a worker thread; returns its ``concurrent.futures.Future``."""
+        return (self._live if live else self._batch).submit(function, *args, **kwargs)
+
+    def close(self) -> None:
+        """Finish queued jobs and stop the threads."""
+        self._batch.shutdown(wait=True, cancel_futures=True)
+        self._live.shutdown(wait=True, cancel_futures=True)
+
+
+def load_asr(model: str, compute_type: str, workers: int):
+    """A ``WhisperModel`` for ``workers`` concurrent callers, splitting the cores between them."""
+    from ..adapters.faster_whisper import load_whisper
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    try:
+        return load_whisper(model, compute_type=compute_type, cpu_threads=threads, num_workers=workers)
+    except (RuntimeError, ValueError, OSError) as error:  # faster-whisper's own errors for a bad model
+        raise AudarError(f"cannot load the ASR model {model!r}: {error}") from error

@@ -1,0 +1,90 @@
+"""One transcription request on the shared models: diarize (when asked), then decode segment by segment.
+
+Runs on a worker thread. :meth:`Transcription.decoded` yields faster-whisper segments as they
+are decoded (the streaming route turns them into events); :meth:`Transcription.result` decodes
+whatever is left and gives the words, the text and, with diarization, the speaker-attributed
+:class:`~audar_plugins.alignment.transcript.Transcript`, built exactly as
+:func:`audar_plugins.adapters.faster_whisper.transcribe` builds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..activity import SpeakerActivity
+from ..adapters.faster_whisper import transcript_from_segments, words_from_segments
+from ..alignment.transcript import Transcript
+from ..alignment.turns import join_words
+from ..alignment.words import Word
+from ..audio import SAMPLE_RATE
+from ..backends.base import Backend
+from .errors import APIError
+from .forms import TranscriptionRequest
+
+__all__ = ["Transcription", "TranscriptionResult"]
+
+
+@dataclass(frozen=True)
+class TranscriptionResult:
+    """Everything a response format needs. ``transcript`` is ``None`` without diarization."""
+
+    segments: tuple[Any, ...]
+    words: tuple[Word, ...]
+    duration: float
+    language: str | None
+    transcript: Transcript | None
+
+    @property
+    def text(self) -> str:
+        return self.transcript.text if self.transcript is not None else join_words(word.text for word in self.words)
+
+
+class Transcription:
+    """faster-whisper (and the backend, when the request diarizes) over one waveform.
+
+    Attributes
+    ----------
+    activity
+        The backend's speaker activity over the whole waveform, ``None`` without diarization.
+    segments, words
+        What has been decoded so far.
+    """
+
+    def __init__(self, whisper, backend: Backend, waveform: np.ndarray, request: TranscriptionRequest) -> None:
+        self.request = request
+        self.duration = waveform.shape[0] / SAMPLE_RATE
+        self.activity: SpeakerActivity | None = (
+            backend.diarize(waveform, request.speakers) if request.diarize else None
+        )
+        try:
+            pending, info = whisper.transcribe(waveform, **request.whisper_options())
+        except ValueError as error:
+            if request.language is None:
+                raise
+            # faster-whisper's answer to a language code its tokenizer lacks
+            raise APIError(f"'language' {request.language!r} is not a language the ASR model knows", 400,
+                           "language", "invalid_value") from error
+        self.language: str | None = info.language
+        self._pending = iter(pending)
+        self.segments: list[Any] = []
+        self.words: list[Word] = []
+
+    def decoded(self) -> Iterator[Any]:
+        """Decode the remaining segments one at a time, yielding each (decoding happens while iterating)."""
+        for segment in self._pending:
+            self.segments.append(segment)
+            self.words.extend(words_from_segments([segment]))
+            yield segment
+
+    def result(self) -> TranscriptionResult:
+        """Decode what is left and assemble the result."""
+        for _ in self.decoded():
+            pass
+        transcript = None
+        if self.activity is not None:
+            transcript = transcript_from_segments(self.segments, self.activity, self.duration, self.language)
+        return TranscriptionResult(tuple(self.segments), tuple(self.words), self.duration, self.language, transcript)
