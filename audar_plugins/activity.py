@@ -140,21 +140,28 @@ class SpeakerActivity:
     def concatenate(cls, blocks: Sequence[SpeakerActivity]) -> SpeakerActivity:
         """Join consecutive blocks (as a streaming session returns them) into one.
 
-        The blocks must share frame duration and labels and follow each other
-        without gaps; the result starts where the first block starts.
+        The blocks must share frame duration and follow each other without gaps;
+        the result starts where the first block starts. A block may add speakers
+        after those of the blocks before it (a live session meeting a new voice):
+        the earlier blocks get zero columns for them.
         """
         if not blocks:
             raise InvalidOptionError("nothing to concatenate: no blocks given")
         first = blocks[0]
+        labels = max((block.labels for block in blocks), key=len)
         position = first.start
         for block in blocks:
-            if block.labels != first.labels or block.frame_duration != first.frame_duration:
-                raise InvalidOptionError("blocks to concatenate must share labels and frame duration")
+            if block.labels != labels[: block.num_speakers] or block.frame_duration != first.frame_duration:
+                raise InvalidOptionError("blocks to concatenate must share frame duration, and labels up to "
+                                         "speakers added later")
             if not math.isclose(block.start, position, abs_tol=1e-6 + 1e-3 * first.frame_duration):
                 raise InvalidOptionError(f"block starting at {block.start:.3f} s does not follow {position:.3f} s")
             position = block.end
-        probabilities = np.concatenate([block.probabilities for block in blocks])
-        return cls(probabilities, first.frame_duration, first.start, first.labels, blocks[-1].embeddings)
+        width = len(labels)
+        probabilities = np.concatenate([np.pad(block.probabilities, ((0, 0), (0, width - block.num_speakers)))
+                                        for block in blocks])
+        embeddings = next((block.embeddings for block in reversed(blocks) if block.num_speakers == width), None)
+        return cls(probabilities, first.frame_duration, first.start, labels, embeddings)
 
     @property
     def num_frames(self) -> int:

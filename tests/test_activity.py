@@ -143,3 +143,14 @@ def test_exclusive_annotation_of_silence_is_empty():
     activity = SpeakerActivity(np.zeros((50, 2)), 0.08)
     assert len(activity.to_exclusive_annotation()) == 0
     assert len(SpeakerActivity(np.zeros((0, 2)), 0.08).to_exclusive_annotation()) == 0
+
+
+def test_concatenate_pads_blocks_from_before_a_speaker_arrived():
+    early = SpeakerActivity(np.full((2, 1), 0.9), 0.08, labels=("speaker_0",))
+    later = SpeakerActivity(np.full((3, 2), 0.4), 0.08, start=0.16, labels=("speaker_0", "speaker_1"))
+    joined = SpeakerActivity.concatenate([early, later])
+    assert joined.labels == ("speaker_0", "speaker_1")
+    np.testing.assert_allclose(joined.probabilities[:2], [[0.9, 0.0], [0.9, 0.0]])
+    renamed = SpeakerActivity(np.full((3, 2), 0.4), 0.08, start=0.16, labels=("other", "speaker_1"))
+    with pytest.raises(InvalidOptionError):
+        SpeakerActivity.concatenate([early, renamed])

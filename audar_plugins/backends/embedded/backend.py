@@ -24,6 +24,7 @@ from ...errors import InvalidOptionError
 from ..base import ProgressCallback, SpeakerCount
 from .clustering import cluster_embeddings, normalize
 from .encoder import MEL_HOP, GE2EEncoder, MelSpectrogram
+from .session import EmbeddedSession
 from .vad import VAD_FRAME_DURATION, SileroVAD
 
 __all__ = ["EmbeddedBackend", "EmbeddedOptions"]
@@ -49,6 +50,10 @@ class EmbeddedOptions:
         Seconds of speech a cluster needs to count as a speaker of its own.
     temperature
         Softness of the per-frame speaker posterior (cosine similarity units).
+    join_threshold, join_margin
+        Live sessions only: a window joins a speaker when its cosine distance to the
+        speaker's centroid is below ``join_threshold`` and its similarity beats the
+        runner-up's by ``join_margin``.
     """
 
     vad_onset: float = 0.2
@@ -60,6 +65,8 @@ class EmbeddedOptions:
     threshold: float = 0.42
     min_speaker_speech: float = 1.0
     temperature: float = 0.02
+    join_threshold: float = 0.22
+    join_margin: float = 0.06
 
     def __post_init__(self) -> None:
         for name in ("vad_onset", "vad_offset"):
@@ -72,6 +79,10 @@ class EmbeddedOptions:
             raise InvalidOptionError(f"step={self.step} must be in [0.01, window]")
         if not 0 < self.threshold < 2:
             raise InvalidOptionError(f"threshold={self.threshold} must be in (0, 2)")
+        if not 0 < self.join_threshold < 2:
+            raise InvalidOptionError(f"join_threshold={self.join_threshold} must be in (0, 2)")
+        if not 0 <= self.join_margin < 2:
+            raise InvalidOptionError(f"join_margin={self.join_margin} must be in [0, 2)")
         if not self.temperature > 0:
             raise InvalidOptionError(f"temperature={self.temperature} must be positive")
         for name in ("min_speech", "min_silence"):
@@ -113,6 +124,21 @@ class EmbeddedBackend:
         """Move the speaker encoder to ``device`` (a ``torch.device``)."""
         self._encoder.to(device)
         return self
+
+    def open_session(self, preset: None = None, speakers: SpeakerCount = SpeakerCount()) -> EmbeddedSession:
+        """A live session on this backend's models; ``speakers`` caps the number of speakers it creates.
+
+        The embedded backend has one latency (about ``window`` seconds of speech), so
+        ``preset`` must be ``None``; it is there to share Sortformer's signature.
+        """
+        if preset is not None:
+            raise InvalidOptionError(f"the embedded backend has no latency presets (got {preset!r}); "
+                                     "set its options (window, step) instead")
+        return EmbeddedSession(self, speakers.bounds[1])
+
+    def restore_session(self, snapshot: bytes) -> EmbeddedSession:
+        """Resume a session from :meth:`EmbeddedSession.snapshot` bytes, in this or another process."""
+        return EmbeddedSession.restore(self, snapshot)
 
     def diarize(
         self,

@@ -76,6 +76,17 @@ class VADStream:
         self._pending = samples[usable:].copy()
         return self._run(samples[:usable].reshape(-1, VAD_FRAME_SAMPLES))
 
+    def state(self) -> dict[str, np.ndarray]:
+        """The stream's state as arrays, for session snapshots."""
+        return {"hidden": self._hidden, "cell": self._cell, "context": self._context, "pending": self._pending}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from :meth:`state`'s arrays."""
+        self._hidden = np.asarray(state["hidden"], dtype=np.float32).reshape(_STATE_SHAPE)
+        self._cell = np.asarray(state["cell"], dtype=np.float32).reshape(_STATE_SHAPE)
+        self._context = np.asarray(state["context"], dtype=np.float32).reshape(_CONTEXT)
+        self._pending = np.asarray(state["pending"], dtype=np.float32).reshape(-1)[: VAD_FRAME_SAMPLES - 1]
+
     def flush(self) -> np.ndarray:
         """The probability of the pending partial frame (zero-padded), if any."""
         if not self._pending.size:

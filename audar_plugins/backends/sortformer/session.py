@@ -21,11 +21,12 @@ from ...errors import SessionClosedError, SnapshotError
 from .features import IncrementalFeatures
 from .presets import StreamingConfig
 from .shared_model import SharedSortformer
-from .snapshot import pack, unpack
+from ..snapshot import pack, unpack
 
 __all__ = ["SortformerSession"]
 
 _SNAPSHOT_VERSION = 1
+_SNAPSHOT_KIND = "sortformer-session"
 _STATE_FIELDS = ("spkcache", "spkcache_lengths", "spkcache_preds", "fifo", "fifo_lengths",
                  "fifo_preds", "spk_perm", "mean_sil_emb", "n_sil_frames")
 
@@ -160,12 +161,12 @@ class SortformerSession:
             "emitted": self._emitted,
             "feature_state": feature_state,
         }
-        return pack(header, arrays)
+        return pack(_SNAPSHOT_KIND, header, arrays)
 
     @classmethod
     def restore(cls, shared: SharedSortformer, data: bytes) -> SortformerSession:
         """A session continuing the one ``data`` was taken from, on ``shared``'s model."""
-        header, arrays = unpack(data)
+        header, arrays = unpack(_SNAPSHOT_KIND, data)
         if header.get("version") != _SNAPSHOT_VERSION:
             raise SnapshotError(f"snapshot version {header.get('version')} is not {_SNAPSHOT_VERSION}")
         if header.get("model") != shared.fingerprint:

@@ -14,24 +14,23 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import SnapshotError
+from ..errors import SnapshotError
 
 __all__ = ["pack", "unpack"]
 
 _HEADER = "__header__"
-_MAGIC = "audar-sortformer-session"
 
 
-def pack(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
-    """Serialise ``header`` (JSON-able) and named arrays into one byte string."""
+def pack(kind: str, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
+    """Serialise ``header`` (JSON-able) and named arrays into one byte string tagged ``kind``."""
     buffer = io.BytesIO()
-    payload = {_HEADER: np.frombuffer(json.dumps({"magic": _MAGIC, **header}).encode(), dtype=np.uint8)}
+    payload = {_HEADER: np.frombuffer(json.dumps({"magic": kind, **header}).encode(), dtype=np.uint8)}
     np.savez(buffer, **payload, **arrays)
     return buffer.getvalue()
 
 
-def unpack(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The header and arrays of :func:`pack`'s output; :class:`SnapshotError` for anything else."""
+def unpack(kind: str, data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header and arrays of :func:`pack`'s output for ``kind``; :class:`SnapshotError` for anything else."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise SnapshotError(f"a snapshot is bytes, got {type(data).__name__}")
     try:
@@ -40,6 +39,6 @@ def unpack(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         header = json.loads(arrays.pop(_HEADER).tobytes().decode())
     except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as error:
         raise SnapshotError(f"not a session snapshot: {error}") from None
-    if not isinstance(header, dict) or header.get("magic") != _MAGIC:
-        raise SnapshotError("not an audar Sortformer session snapshot")
+    if not isinstance(header, dict) or header.get("magic") != kind:
+        raise SnapshotError(f"not an audar {kind} snapshot")
     return header, arrays
