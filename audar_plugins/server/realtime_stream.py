@@ -1,0 +1,226 @@
+"""One realtime connection's audio, speakers and transcript items, without the WebSocket.
+
+Audio runs continuously through the backend's live session, whose final blocks become
+speaker-activity events. The same audio collects in an input buffer; each commit (by the
+client, or by turn detection on the final activity: speech, then ``silence_duration_ms``
+without any) makes an item, which is transcribed and its words given speakers from the
+activity. Times are seconds since the start of the stream.
+
+Every method here is synchronous and CPU-bound: the WebSocket route calls them on the
+server's worker threads, one call at a time per connection except :meth:`transcribe`,
+which may run beside a push (the backend session is locked).
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..activity import SpeakerActivity
+from ..audio import SAMPLE_RATE
+from ..backends.base import SpeakerCount
+
+__all__ = ["Item", "RealtimeStream", "TurnDetection"]
+
+MAX_ITEM_SECONDS = 30.0
+"""An item is committed by itself when its audio reaches this length (whisper's window)."""
+ACTIVE = 0.5
+
+
+@dataclass(frozen=True)
+class TurnDetection:
+    """OpenAI's ``server_vad`` settings that apply here (``silence_duration_ms`` of no speaker ends a turn)."""
+
+    silence_duration_ms: int = 500
+    prefix_padding_ms: int = 300
+
+
+@dataclass
+class Item:
+    """Committed audio waiting for its transcript."""
+
+    id: str
+    previous_id: str | None
+    start: float
+    audio: np.ndarray
+
+    @property
+    def end(self) -> float:
+        return self.start + self.audio.size / SAMPLE_RATE
+
+
+@dataclass
+class _Buffer:
+    """The uncommitted input audio and what turn detection has seen in it."""
+
+    start: float = 0.0
+    pieces: list[np.ndarray] = field(default_factory=list)
+    samples: int = 0
+    speech_start: float | None = None  # first speech seen in the buffer
+    speech_end: float | None = None  # end of the last speech seen
+
+
+class RealtimeStream:
+    """The state of one realtime session; see the module docstring."""
+
+    def __init__(self, backend, speakers: SpeakerCount = SpeakerCount(), session=None) -> None:
+        self.backend = backend
+        self.id = "sess_" + secrets.token_hex(12)
+        self._session = session if session is not None else _open(backend, speakers)
+        self._lock = threading.Lock()
+        self._buffer = _Buffer()
+        self._blocks: list[SpeakerActivity] = []
+        self._activity_start = 0.0
+        self._items = itertools.count(1)
+        self._last_item: str | None = None
+        self.turn_detection: TurnDetection | None = TurnDetection()
+        self.received = 0  # samples
+
+    @property
+    def received_seconds(self) -> float:
+        return self.received / SAMPLE_RATE
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self._session.labels)
+
+    @property
+    def closed(self) -> bool:
+        """The stream ended (:meth:`finish`)."""
+        return bool(self._session.closed)
+
+    # -- audio in ----------------------------------------------------------------------------
+
+    def push(self, samples: np.ndarray) -> tuple[SpeakerActivity, list[dict[str, Any]]]:
+        """Add 16 kHz audio; returns the newly final activity and the buffer events it caused
+        (``input_audio_buffer.speech_started`` / ``speech_stopped`` / ``committed``, as dicts
+        with an ``item`` for a commit)."""
+        with self._lock:
+            block = self._session.push(samples)
+        self.received += samples.size
+        self._buffer.pieces.append(samples)
+        self._buffer.samples += samples.size
+        self._blocks.append(block)
+        return block, self._detect_turns(block)
+
+    def finish(self) -> tuple[SpeakerActivity, list[dict[str, Any]]]:
+        """End of the stream: the last activity, and a commit of whatever audio is left."""
+        with self._lock:
+            block = self._session.flush()
+        self._blocks.append(block)
+        events = self._detect_turns(block)
+        if self._buffer.samples:
+            events.append(self.commit())
+        return block, events
+
+    def commit(self) -> dict[str, Any]:
+        """Make the buffered audio an item (``input_audio_buffer.committed``)."""
+        buffer = self._buffer
+        audio = np.concatenate(buffer.pieces) if buffer.pieces else np.zeros(0, dtype=np.float32)
+        item = Item(f"item_{self.id[5:13]}_{next(self._items)}", self._last_item, buffer.start, audio)
+        self._last_item = item.id
+        self._buffer = _Buffer(start=item.end)
+        return {"type": "input_audio_buffer.committed", "item_id": item.id,
+                "previous_item_id": item.previous_id, "item": item}
+
+    def clear(self) -> None:
+        """Drop the uncommitted audio (speaker activity keeps its timeline)."""
+        self._buffer = _Buffer(start=self._buffer.start + self._buffer.samples / SAMPLE_RATE)
+
+    def _detect_turns(self, block: SpeakerActivity) -> list[dict[str, Any]]:
+        buffer = self._buffer
+        events: list[dict[str, Any]] = []
+        speaking = (block.probabilities > ACTIVE).any(axis=1) if block.num_speakers else np.zeros(block.num_frames, bool)
+        times = block.frame_starts()
+        inside = times >= buffer.start - 1e-6
+        voiced = np.flatnonzero(speaking & inside)
+        if voiced.size:
+            if buffer.speech_start is None:
+                buffer.speech_start = float(times[voiced[0]])
+                events.append({"type": "input_audio_buffer.speech_started",
+                               "audio_start_ms": int(round(1000 * buffer.speech_start))})
+            buffer.speech_end = float(times[voiced[-1]] + block.frame_duration)
+        detection = self.turn_detection
+        buffered = buffer.samples / SAMPLE_RATE
+        if detection is not None and buffer.speech_end is not None:
+            if block.end - buffer.speech_end >= detection.silence_duration_ms / 1000:
+                events.append({"type": "input_audio_buffer.speech_stopped",
+                               "audio_end_ms": int(round(1000 * buffer.speech_end))})
+                events.append(self.commit())
+                return events
+        if detection is not None and buffered >= MAX_ITEM_SECONDS:
+            events.append(self.commit())
+        return events
+
+    # -- transcripts -------------------------------------------------------------------------
+
+    def transcribe(self, item: Item, whisper, language: str | None, diarize: bool, prompt: str | None = None):
+        """The item's turns: ``[(speaker, start, end, text)]`` (speaker ``None`` without diarization)."""
+        from ..adapters.faster_whisper import words_from_segments
+        from ..alignment.transcript import build_transcript
+        from ..alignment.words import Word
+
+        if item.audio.size < SAMPLE_RATE // 10:
+            return []
+        segments, info = whisper.transcribe(item.audio, language=language, word_timestamps=True,
+                                            initial_prompt=prompt, condition_on_previous_text=False)
+        words = [Word(w.text, _shift(w.start, item.start), _shift(w.end, item.start), w.probability)
+                 for w in words_from_segments(segments)]
+        if not words:
+            return []
+        if not diarize:
+            text = "".join(w.text for w in words).strip()
+            return [(None, words[0].start, words[-1].end, text)]
+        transcript = build_transcript(words, self.activity_until(item.end), item.end, info.language)
+        self._forget_activity_before(item.start)
+        return [(turn.speaker, turn.start, turn.end, turn.text.strip()) for turn in transcript.turns]
+
+    def activity_until(self, end: float) -> SpeakerActivity:
+        """The activity so far, completed to ``end`` by a provisional look at the frames not yet final."""
+        final = [b for b in self._blocks if b.num_frames] or self._blocks[:1]
+        activity = SpeakerActivity.concatenate(final) if final else None
+        if activity is None or activity.end < end - 1e-6:
+            with self._lock:
+                provisional = self.backend.restore_session(self._session.snapshot()).flush()
+            activity = SpeakerActivity.concatenate([*final, provisional]) if final else provisional
+        return activity
+
+    def _forget_activity_before(self, time: float) -> None:
+        while len(self._blocks) > 1 and self._blocks[0].end < time - 5.0:
+            self._blocks.pop(0)
+
+    # -- resuming ----------------------------------------------------------------------------
+
+    def park(self) -> dict[str, Any]:
+        """What a later connection needs to continue this stream (see :meth:`resume`)."""
+        with self._lock:
+            snapshot = self._session.snapshot() if not self._session.closed else None
+        return {"snapshot": snapshot, "buffer": self._buffer, "blocks": self._blocks, "received": self.received,
+                "items": self._items, "last_item": self._last_item, "turn_detection": self.turn_detection,
+                "id": self.id}
+
+    @classmethod
+    def resume(cls, backend, parked: dict[str, Any]) -> RealtimeStream:
+        """The stream :meth:`park` saved, its backend session restored from the snapshot."""
+        stream = cls(backend, session=backend.restore_session(parked["snapshot"]))
+        stream.id = parked["id"]
+        stream._buffer, stream._blocks, stream.received = parked["buffer"], parked["blocks"], parked["received"]
+        stream._items, stream._last_item = parked["items"], parked["last_item"]
+        stream.turn_detection = parked["turn_detection"]
+        return stream
+
+
+def _open(backend, speakers: SpeakerCount):
+    try:
+        return backend.open_session(speakers=speakers)
+    except TypeError:  # a backend whose sessions take no speaker bounds (Sortformer finds its own)
+        return backend.open_session()
+
+
+def _shift(value: float | None, offset: float) -> float | None:
+    return None if value is None else value + offset
