@@ -71,3 +71,16 @@ def test_clear_errors(arguments, message):
     result = audar(*arguments)
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_embedded_backend_streams_from_the_command_line(embedded):
+    from audar_plugins.activity import SpeakerActivity
+    from audar_plugins.audio import load_audio
+    from audar_plugins.formats import to_rttm
+
+    live = audar("stream", EXAMPLE, "--backend", "embedded", "--push-ms", "130")
+    assert live.returncode == 0, live.stderr
+    session = embedded.open_session()
+    activity = SpeakerActivity.concatenate([session.push(load_audio(EXAMPLE)), session.flush()])
+    expected = to_rttm(activity.to_annotation(embedded.binarization, uri="falcon-3-speakers"))
+    assert live.stdout == expected and expected.count("\n") >= 3

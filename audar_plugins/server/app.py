@@ -60,4 +60,7 @@ def serve(settings: Settings) -> None:
 
     if settings.host not in ("127.0.0.1", "localhost", "::1") and settings.api_key is None:
         logger.warning("serving on %s without an API key: anyone who can reach it can use it", settings.host)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # uvicorn drops a connection over ws_max_size; below it, /v1/realtime answers an oversized
+    # message with an error event and the session goes on
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                ws_max_size=max(16 * 2**20, 4 * settings.max_message_bytes))
