@@ -332,3 +332,24 @@ def test_a_backend_that_cannot_stream_is_refused_clearly():
         assert json.loads(refused.value.response.body)["error"]["code"] == "backend_not_streaming"
     finally:
         running.stop()
+
+
+def test_the_sortformer_backend_streams_through_the_gateway(sortformer, pcm):
+    """A tiny random Sortformer behind /v1/realtime: the events carry its own live session's output."""
+    session = sortformer.open_session()
+    expected = SpeakerActivity.concatenate([session.push(pcm), session.flush()])
+    settings = Settings(workers=1)
+    running = LiveServer(create_app(settings, Engine(settings, sortformer)))
+    try:
+        with connect(f"{running.ws_url}/v1/realtime?diarize=true", open_timeout=30) as socket:
+            reader = Reader(socket)
+            for start in range(0, len(pcm), 12_800):
+                socket.send(pcm[start : start + 12_800])
+            socket.send(json.dumps({"type": "audar.stream.end"}))
+            events = reader.wait()
+    finally:
+        running.stop()
+    activity = [e for e in events if e["type"] == "audar.speaker_activity"]
+    assert activity[-1]["end"] == pytest.approx(expected.end)
+    assert activity_of(events) == spans_of(expected)
+    assert events[-1]["speakers"] == list(sortformer.labels)
