@@ -25,7 +25,7 @@ TELEMETRY_OFF = {"PYANNOTE_METRICS_ENABLED": "0"}
 def tests(session: nox.Session) -> None:
     """The main suite on the CPU build of torch 2.13."""
     session.install("-r", "requirements-test.txt")
-    session.run("python", "-m", "pytest", *session.posargs)
+    session.run("python", "-m", "pytest", "--durations=15", *session.posargs)
 
 
 def _install_pyannote4(session: nox.Session, *extra: str) -> None:
