@@ -152,6 +152,8 @@ def test_raw_pcm_at_real_time(server, pcm, expected):
     # turn detection made items; each segment's speaker is the one active over it
     committed = reader.of("input_audio_buffer.committed")
     assert len(committed) >= 3
+    started = reader.of("input_audio_buffer.speech_started")
+    assert [s["item_id"] for s in started] == [c["item_id"] for c in committed][: len(started)]
     segments = reader.of(f"{TRANSCRIPTION}.segment")
     assert {s["speaker"] for s in segments} == {"speaker_0", "speaker_1", "speaker_2"}
     for segment in segments:
@@ -252,6 +254,7 @@ def test_a_dropped_session_resumes_with_its_speakers(server, pcm, expected):
 
 def test_bad_messages_get_error_events_and_the_session_goes_on(server, pcm):
     bad = [
+        (json.dumps({"type": "input_audio_buffer.commit"}), "input_audio_buffer_commit_empty"),
         ("not json", "invalid_json"),
         (json.dumps(["a list"]), "invalid_event"),
         (json.dumps({"type": "response.create"}), "unknown_event"),
@@ -353,3 +356,17 @@ def test_the_sortformer_backend_streams_through_the_gateway(sortformer, pcm):
     assert activity[-1]["end"] == pytest.approx(expected.end)
     assert activity_of(events) == spans_of(expected)
     assert events[-1]["speakers"] == list(sortformer.labels)
+
+
+def test_a_stream_without_transcripts_keeps_no_activity(embedded, speech):
+    """Memory stays flat: with no ASR or no diarization, nothing waits for an item."""
+    from audar_plugins.server.realtime_stream import RealtimeStream
+
+    stream = RealtimeStream(embedded, keep_activity=False)
+    for start in range(0, len(speech), 1600):
+        stream.push(speech[start : start + 1600])
+    assert stream._blocks == []
+    kept = RealtimeStream(embedded)
+    for start in range(0, len(speech), 1600):
+        kept.push(speech[start : start + 1600])
+    assert kept._blocks and all(block.num_frames for block in kept._blocks)

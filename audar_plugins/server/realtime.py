@@ -91,17 +91,19 @@ def add_realtime_routes(app) -> None:
         if not authorized(settings.api_key, websocket.headers.get("authorization"), protocols):
             await _refuse(websocket, APIError("missing or incorrect API key", 401, code="invalid_api_key"))
             return
+        registry.expire()
         if registry.active >= registry.limit:
             await _refuse(websocket, APIError(
                 f"the server is at its limit of {registry.limit} realtime sessions; try again later",
                 429, code="too_many_sessions"))
             return
+        registry.active += 1  # reserved before any await, so that the cap holds
         try:
             connection = await _Connection.open(websocket)
         except APIError as error:
+            registry.active -= 1
             await _refuse(websocket, error)
             return
-        registry.active += 1
         registry.live.add(connection.token)
         try:
             subprotocol = next((p for p in protocols if p == "realtime" or not p.startswith(SUBPROTOCOL_PREFIX)), None)
@@ -185,12 +187,13 @@ class _Connection:
             if parked is None:
                 raise APIError("unknown or expired resume token", 404, param="resume", code="session_not_found")
             connection = cls(websocket, RealtimeStream.resume(engine.backend, parked["stream"]), parked["diarize"], token)
-            connection.rate, connection.language = parked["rate"], parked["language"]
+            connection.rate, connection.language, connection.model = parked["rate"], parked["language"], parked["model"]
             for item in parked["items"]:  # committed before the drop, not yet transcribed
                 connection.items.put_nowait(item)
             return connection
         speakers = SpeakerCount(max_speakers=_count(query.get("max_speakers"), "max_speakers"))
-        return cls(websocket, RealtimeStream(engine.backend, speakers), diarize, secrets.token_urlsafe(24))
+        stream = RealtimeStream(engine.backend, speakers, keep_activity=diarize and engine.whisper is not None)
+        return cls(websocket, stream, diarize, secrets.token_urlsafe(24))
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -239,7 +242,7 @@ class _Connection:
         if not self.stream.closed:
             state = await self.engine.run(self.stream.park, live=True)
             _registry(self.app).park(self.token, {"stream": state, "diarize": self.diarize, "rate": self.rate,
-                                                  "language": self.language, "items": pending})
+                                                  "language": self.language, "model": self.model, "items": pending})
 
     async def handle(self, message: dict[str, Any]) -> None:
         data = message.get("bytes")
@@ -279,16 +282,25 @@ class _Connection:
                 raise APIError("'audio' is not valid base64", 400, param="audio", code="invalid_value") from None
             await self.append(_pcm16(raw), self.rate)
         elif kind == "input_audio_buffer.commit":
+            if self.stream.buffered_seconds < 0.1:
+                raise APIError(f"buffer too small: {1000 * self.stream.buffered_seconds:.0f} ms of audio; a commit "
+                               "needs at least 100 ms", 400, code="input_audio_buffer_commit_empty")
             await self.publish([self.stream.commit()])
         elif kind == "input_audio_buffer.clear":
             self.stream.clear()
             await self.send({"type": "input_audio_buffer.cleared"})
         elif kind == "audar.stream.end":
+            if self.resampler is not None:  # the resampler's last samples
+                tail = self.resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+                if tail.size:
+                    block, events = await self.engine.run(self.stream.push, tail, live=True)
+                    await self.publish_activity(block)
+                    await self.publish(events)
             block, events = await self.engine.run(self.stream.finish, live=True)
             await self.publish_activity(block)
             await self.publish(events)
             await self.items.put(None)
-            await self.items.join()
+            await self.items.join()  # the worker answers every item, even when sending fails
             await self.send({"type": "audar.stream.ended", "duration": self.stream.received_seconds,
                              "speakers": list(self.stream.labels)})
             self.finished = True
@@ -299,7 +311,9 @@ class _Connection:
         """Apply a ``session.update``: audio format, transcription model/language, turn detection."""
         if not isinstance(session, dict):
             raise APIError("session.update needs a 'session' object", 400, param="session", code="invalid_value")
-        audio = session.get("audio", {}).get("input", {}) if isinstance(session.get("audio"), dict) else {}
+        audio = session.get("audio")
+        audio = audio.get("input") if isinstance(audio, dict) else None
+        audio = audio if isinstance(audio, dict) else {}
         form = audio.get("format", session.get("input_audio_format"))
         if form is not None:
             self.rate = _rate(form)
@@ -369,8 +383,12 @@ class _Connection:
                     return
                 self.current = item
                 await self.transcribe(item)
-                self.current = None
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a send to a closed socket: the receive loop sees the disconnect
+                logger.debug("could not send item %s", item.id, exc_info=True)
             finally:
+                self.current = None
                 self.items.task_done()
 
     async def transcribe(self, item) -> None:
@@ -384,8 +402,10 @@ class _Connection:
         try:
             turns = await self.engine.run(self.stream.transcribe, item, whisper, self.language, self.diarize)
         except Exception as error:
+            self.current = None
             await self.send({"type": f"{TRANSCRIPTION}.failed", **base, "error": error_for(error).body()["error"]})
             return
+        self.current = None  # its events are going out: a resumed session does not redo it
         for index, (speaker, start, end, text) in enumerate(turns):
             segment_id = f"seg_{item.id[5:]}_{index}"
             if self.diarize:

@@ -27,6 +27,8 @@ from ..backends.base import SpeakerCount
 
 __all__ = ["Item", "RealtimeStream", "TurnDetection"]
 
+UNKNOWN_SPEAKER = "unknown"
+"""The speaker of words said when the backend had heard nobody."""
 MAX_ITEM_SECONDS = 30.0
 """An item is committed by itself when its audio reaches this length (whisper's window)."""
 ACTIVE = 0.5
@@ -58,6 +60,7 @@ class Item:
 class _Buffer:
     """The uncommitted input audio and what turn detection has seen in it."""
 
+    item_id: str
     start: float = 0.0
     pieces: list[np.ndarray] = field(default_factory=list)
     samples: int = 0
@@ -68,18 +71,23 @@ class _Buffer:
 class RealtimeStream:
     """The state of one realtime session; see the module docstring."""
 
-    def __init__(self, backend, speakers: SpeakerCount = SpeakerCount(), session=None) -> None:
+    def __init__(self, backend, speakers: SpeakerCount = SpeakerCount(), session=None,
+                 keep_activity: bool = True) -> None:
         self.backend = backend
         self.id = "sess_" + secrets.token_hex(12)
         self._session = session if session is not None else _open(backend, speakers)
-        self._lock = threading.Lock()
-        self._buffer = _Buffer()
-        self._blocks: list[SpeakerActivity] = []
-        self._activity_start = 0.0
+        self._lock = threading.Lock()  # the backend session, and the blocks it produced
         self._items = itertools.count(1)
+        self._buffer = _Buffer(self._next_item_id())
+        self._blocks: list[SpeakerActivity] = []  # final activity an item still to transcribe may need
+        self._transcribed_until = 0.0
         self._last_item: str | None = None
+        self.keep_activity = keep_activity  # False when no item will need speakers (no ASR, no diarization)
         self.turn_detection: TurnDetection | None = TurnDetection()
         self.received = 0  # samples
+
+    def _next_item_id(self) -> str:
+        return f"item_{self.id[5:13]}_{next(self._items)}"
 
     @property
     def received_seconds(self) -> float:
@@ -102,35 +110,51 @@ class RealtimeStream:
         with an ``item`` for a commit)."""
         with self._lock:
             block = self._session.push(samples)
+            self._keep(block)
         self.received += samples.size
         self._buffer.pieces.append(samples)
         self._buffer.samples += samples.size
-        self._blocks.append(block)
         return block, self._detect_turns(block)
 
     def finish(self) -> tuple[SpeakerActivity, list[dict[str, Any]]]:
         """End of the stream: the last activity, and a commit of whatever audio is left."""
         with self._lock:
             block = self._session.flush()
-        self._blocks.append(block)
+            self._keep(block)
         events = self._detect_turns(block)
         if self._buffer.samples:
             events.append(self.commit())
         return block, events
 
-    def commit(self) -> dict[str, Any]:
-        """Make the buffered audio an item (``input_audio_buffer.committed``)."""
+    def _keep(self, block: SpeakerActivity) -> None:
+        """Hold ``block`` for items still to transcribe; drop what no item needs (under the lock)."""
+        if self.keep_activity and block.num_frames:
+            self._blocks.append(block)
+        # words near an item's start look a few seconds back for the nearest speaker
+        while len(self._blocks) > 1 and self._blocks[0].end < self._transcribed_until - 5.0:
+            self._blocks.pop(0)
+
+    @property
+    def buffered_seconds(self) -> float:
+        return self._buffer.samples / SAMPLE_RATE
+
+    def commit(self, until: float | None = None) -> dict[str, Any]:
+        """Make the buffered audio (up to ``until`` seconds of stream time) an item
+        (``input_audio_buffer.committed``); the rest stays in the buffer."""
         buffer = self._buffer
         audio = np.concatenate(buffer.pieces) if buffer.pieces else np.zeros(0, dtype=np.float32)
-        item = Item(f"item_{self.id[5:13]}_{next(self._items)}", self._last_item, buffer.start, audio)
+        cut = audio.size if until is None else int(np.clip(round((until - buffer.start) * SAMPLE_RATE), 0, audio.size))
+        item = Item(buffer.item_id, self._last_item, buffer.start, audio[:cut])
         self._last_item = item.id
-        self._buffer = _Buffer(start=item.end)
+        rest = audio[cut:]
+        self._buffer = _Buffer(self._next_item_id(), start=item.end, pieces=[rest] if rest.size else [],
+                               samples=rest.size)
         return {"type": "input_audio_buffer.committed", "item_id": item.id,
                 "previous_item_id": item.previous_id, "item": item}
 
     def clear(self) -> None:
         """Drop the uncommitted audio (speaker activity keeps its timeline)."""
-        self._buffer = _Buffer(start=self._buffer.start + self._buffer.samples / SAMPLE_RATE)
+        self._buffer = _Buffer(self._buffer.item_id, start=self._buffer.start + self.buffered_seconds)
 
     def _detect_turns(self, block: SpeakerActivity) -> list[dict[str, Any]]:
         buffer = self._buffer
@@ -142,19 +166,20 @@ class RealtimeStream:
         if voiced.size:
             if buffer.speech_start is None:
                 buffer.speech_start = float(times[voiced[0]])
-                events.append({"type": "input_audio_buffer.speech_started",
+                events.append({"type": "input_audio_buffer.speech_started", "item_id": buffer.item_id,
                                "audio_start_ms": int(round(1000 * buffer.speech_start))})
             buffer.speech_end = float(times[voiced[-1]] + block.frame_duration)
         detection = self.turn_detection
         buffered = buffer.samples / SAMPLE_RATE
         if detection is not None and buffer.speech_end is not None:
             if block.end - buffer.speech_end >= detection.silence_duration_ms / 1000:
-                events.append({"type": "input_audio_buffer.speech_stopped",
+                events.append({"type": "input_audio_buffer.speech_stopped", "item_id": buffer.item_id,
                                "audio_end_ms": int(round(1000 * buffer.speech_end))})
-                events.append(self.commit())
+                # up to where the activity is known: later audio may be the next turn
+                events.append(self.commit(until=block.end))
                 return events
         if detection is not None and buffered >= MAX_ITEM_SECONDS:
-            events.append(self.commit())
+            events.append(self.commit(until=block.end if block.end > buffer.start else None))
         return events
 
     # -- transcripts -------------------------------------------------------------------------
@@ -177,22 +202,23 @@ class RealtimeStream:
             text = "".join(w.text for w in words).strip()
             return [(None, words[0].start, words[-1].end, text)]
         transcript = build_transcript(words, self.activity_until(item.end), item.end, info.language)
-        self._forget_activity_before(item.start)
-        return [(turn.speaker, turn.start, turn.end, turn.text.strip()) for turn in transcript.turns]
+        self._transcribed_until = item.end
+        return [(turn.speaker or UNKNOWN_SPEAKER, turn.start, turn.end, turn.text.strip())
+                for turn in transcript.turns]
 
     def activity_until(self, end: float) -> SpeakerActivity:
         """The activity so far, completed to ``end`` by a provisional look at the frames not yet final."""
-        final = [b for b in self._blocks if b.num_frames] or self._blocks[:1]
-        activity = SpeakerActivity.concatenate(final) if final else None
-        if activity is None or activity.end < end - 1e-6:
-            with self._lock:
-                provisional = self.backend.restore_session(self._session.snapshot()).flush()
-            activity = SpeakerActivity.concatenate([*final, provisional]) if final else provisional
-        return activity
+        with self._lock:  # no push between reading the final blocks and the snapshot
+            final = list(self._blocks)
+            known = final[-1].end if final else self._session.emitted_frames * self._session.frame_duration
+            if self._session.closed or known >= end - 1e-6:
+                return SpeakerActivity.concatenate(final) if final else self._empty(end)
+            provisional = self.backend.restore_session(self._session.snapshot()).flush()
+        return SpeakerActivity.concatenate([*final, provisional]) if final else provisional
 
-    def _forget_activity_before(self, time: float) -> None:
-        while len(self._blocks) > 1 and self._blocks[0].end < time - 5.0:
-            self._blocks.pop(0)
+    def _empty(self, end: float) -> SpeakerActivity:
+        frames = int(np.ceil(end / self._session.frame_duration))
+        return SpeakerActivity(np.zeros((frames, 0), dtype=np.float32), self._session.frame_duration)
 
     # -- resuming ----------------------------------------------------------------------------
 
@@ -200,18 +226,21 @@ class RealtimeStream:
         """What a later connection needs to continue this stream (see :meth:`resume`)."""
         with self._lock:
             snapshot = self._session.snapshot() if not self._session.closed else None
-        return {"snapshot": snapshot, "buffer": self._buffer, "blocks": self._blocks, "received": self.received,
+            blocks = list(self._blocks)
+        return {"snapshot": snapshot, "buffer": self._buffer, "blocks": blocks, "received": self.received,
                 "items": self._items, "last_item": self._last_item, "turn_detection": self.turn_detection,
-                "id": self.id}
+                "id": self.id, "keep_activity": self.keep_activity, "transcribed_until": self._transcribed_until}
 
     @classmethod
     def resume(cls, backend, parked: dict[str, Any]) -> RealtimeStream:
         """The stream :meth:`park` saved, its backend session restored from the snapshot."""
-        stream = cls(backend, session=backend.restore_session(parked["snapshot"]))
+        stream = cls(backend, session=backend.restore_session(parked["snapshot"]),
+                     keep_activity=parked["keep_activity"])
         stream.id = parked["id"]
         stream._buffer, stream._blocks, stream.received = parked["buffer"], parked["blocks"], parked["received"]
         stream._items, stream._last_item = parked["items"], parked["last_item"]
         stream.turn_detection = parked["turn_detection"]
+        stream._transcribed_until = parked["transcribed_until"]
         return stream
 
 

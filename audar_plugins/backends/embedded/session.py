@@ -479,8 +479,9 @@ class EmbeddedSession:
             needed.append(self._first_open_window())
         if s.active:
             needed.append(s.run_start)
-        # a frame reads N_FFT / 2 samples before its centre; keep whole hops
-        keep_from = max(0, (min(needed) - 2) * MEL_HOP)
+        # a frame reads N_FFT / 2 samples before its centre; keep whole hops, and one frame
+        # more for the end-aligned window of a region that a flush shortens by a frame
+        keep_from = max(0, (min(needed) - 3) * MEL_HOP)
         if keep_from > s.audio_start:
             self._audio = self._audio[keep_from - s.audio_start :].copy()
             s.audio_start = keep_from
