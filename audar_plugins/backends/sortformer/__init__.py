@@ -1,10 +1,25 @@
 """The Streaming Sortformer backend on NeMo (``pip install 'audar-plugins[nemo]'``).
 
-NeMo is imported only when a model is loaded.
+NeMo is imported only when a model is loaded, and torch only when the backend or a
+session is used: the presets import without either (the ONNX runtime shares them).
 """
 
-from .backend import MODEL_CARD_BINARIZATION, SortformerBackend
+from __future__ import annotations
+
+from typing import Any
+
 from .presets import PRESETS, StreamingConfig
-from .session import SortformerSession
 
 __all__ = ["MODEL_CARD_BINARIZATION", "PRESETS", "SortformerBackend", "SortformerSession", "StreamingConfig"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("MODEL_CARD_BINARIZATION", "SortformerBackend"):
+        from . import backend
+
+        return getattr(backend, name)
+    if name == "SortformerSession":
+        from .session import SortformerSession
+
+        return SortformerSession
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
