@@ -90,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     expand.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     expand.set_defaults(run=_expand_heads)
 
+    export = commands.add_parser(
+        "export-onnx",
+        help="export a Streaming Sortformer .nemo for the sortformer-onnx backend (needs NeMo)",
+        description="Write OUT_DIR: pre_encode.onnx and encode.onnx (one streaming step's graphs), the "
+        "checkpoint's mel filterbank and window, and its settings; the sortformer-onnx backend then runs it "
+        "with onnxruntime and NumPy only.",
+    )
+    export.add_argument("source", metavar="IN.nemo")
+    export.add_argument("target", metavar="OUT_DIR")
+    export.set_defaults(run=_export_onnx)
+
     from .serve_command import add_serve_command
     from .transcribe_command import add_transcribe_command
 
@@ -275,6 +286,15 @@ def _stream(args: argparse.Namespace) -> int:
     result = Diarization(activity, activity.to_annotation(binarization, uri), binarization, backend.name)
     with writer.open():
         writer.write(result, uri)
+    return 0
+
+
+def _export_onnx(args: argparse.Namespace) -> int:
+    from .backends.sortformer_onnx.export import export_onnx
+
+    directory = export_onnx(args.source, args.target)
+    sizes = sum(path.stat().st_size for path in directory.iterdir()) / 1e6
+    print(f"{directory}: {sizes:.1f} MB; use it with --backend sortformer-onnx --model {directory}")
     return 0
 
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .presets import PRESETS, StreamingConfig
+from .presets import MODEL_CARD_BINARIZATION, PRESETS, StreamingConfig
 
 __all__ = ["MODEL_CARD_BINARIZATION", "PRESETS", "SortformerBackend", "SortformerSession", "StreamingConfig"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("MODEL_CARD_BINARIZATION", "SortformerBackend"):
-        from . import backend
+    if name == "SortformerBackend":
+        from .backend import SortformerBackend
 
-        return getattr(backend, name)
+        return SortformerBackend
     if name == "SortformerSession":
         from .session import SortformerSession
 

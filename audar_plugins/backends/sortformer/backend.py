@@ -15,14 +15,11 @@ from ...errors import InvalidOptionError
 from ..base import ProgressCallback, SpeakerCount
 from ..devices import resolve_device
 from .checkpoint import load_sortformer
-from .presets import StreamingConfig, resolve_preset
+from .presets import MODEL_CARD_BINARIZATION, StreamingConfig, resolve_preset
 from .session import SortformerSession
 from .shared_model import SharedSortformer
 
 __all__ = ["MODEL_CARD_BINARIZATION", "SortformerBackend"]
-
-MODEL_CARD_BINARIZATION = Binarization(onset=0.5, offset=0.5, pad_onset=0.1, pad_offset=0.1)
-"""The post-processing Audar-Diarization-V1's model card uses."""
 
 _OFFLINE_BLOCK_SECONDS = 60.0
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from ...activity import Binarization
 from ...errors import InvalidOptionError
 
-__all__ = ["FRAME_DURATION", "PRESETS", "StreamingConfig", "resolve_preset", "speaker_cache_length"]
+__all__ = ["FRAME_DURATION", "MODEL_CARD_BINARIZATION", "PRESETS", "StreamingConfig", "resolve_preset",
+           "speaker_cache_length"]
 
 FRAME_DURATION = 0.08
 SILENCE_FRAMES_PER_SPEAKER = 3  # NeMo's spkcache_sil_frames_per_spk in every published checkpoint
@@ -79,6 +81,9 @@ def _check_int(name: str, value: object, low: int) -> None:
     if value < low:
         raise InvalidOptionError(f"{name} must be at least {low}, got {value}")
 
+
+MODEL_CARD_BINARIZATION = Binarization(onset=0.5, offset=0.5, pad_onset=0.1, pad_offset=0.1)
+"""The post-processing Audar-Diarization-V1's model card uses."""
 
 PRESETS: dict[str, StreamingConfig] = {
     # Audar-Diarization-V1's model card: 13-frame (1.04 s) chunks.

@@ -1,0 +1,99 @@
+"""SortformerOnnxBackend: an exported Streaming Sortformer on ONNX Runtime and NumPy, registered as ``sortformer-onnx``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...activity import Binarization, SpeakerActivity, default_labels
+from ...audio import SAMPLE_RATE, AudioInput, load_audio
+from ...errors import InvalidOptionError
+from ..base import ProgressCallback, SpeakerCount
+from ..sortformer.presets import FRAME_DURATION, MODEL_CARD_BINARIZATION, StreamingConfig, resolve_preset
+from .runtime import OnnxSortformer
+from .session import OnnxSortformerSession
+
+__all__ = ["SortformerOnnxBackend"]
+
+_OFFLINE_BLOCK_SECONDS = 60.0
+
+
+class SortformerOnnxBackend:
+    """The Sortformer backend's interface on an ``audar export-onnx`` directory, without NeMo or torch.
+
+    Parameters
+    ----------
+    model
+        The export directory.
+    preset
+        Default latency preset (the names of the ``sortformer`` backend, a ``StreamingConfig`` or a dict).
+    binarization
+        Post-processing; the model card's by default.
+    threads
+        ONNX Runtime intra-op threads (default: its own choice).
+    """
+
+    name = "sortformer-onnx"
+    frame_duration = FRAME_DURATION
+
+    def __init__(self, model: str | Path, preset: str | StreamingConfig | Mapping[str, int] = "card",
+                 binarization: Binarization | Mapping[str, float] | None = None, threads: int | None = None) -> None:
+        self._runtime = OnnxSortformer.load(model, threads)
+        self.labels = default_labels(self._runtime.num_speakers)
+        self.preset = self.streaming_config(preset)
+        if isinstance(binarization, Mapping):
+            binarization = Binarization(**binarization)
+        self.binarization = binarization or MODEL_CARD_BINARIZATION
+
+    @property
+    def num_speakers(self) -> int:
+        return self._runtime.num_speakers
+
+    def streaming_config(self, preset: str | StreamingConfig | Mapping[str, int]) -> StreamingConfig:
+        config = resolve_preset(dict(preset) if isinstance(preset, Mapping) else preset)
+        return config.for_speakers(self.num_speakers)
+
+    def open_session(self, preset: str | StreamingConfig | Mapping[str, int] | None = None) -> OnnxSortformerSession:
+        """A live session with its own latency preset."""
+        config = self.preset if preset is None else self.streaming_config(preset)
+        return OnnxSortformerSession(self._runtime, config, self.labels)
+
+    def restore_session(self, snapshot: bytes) -> OnnxSortformerSession:
+        return OnnxSortformerSession.restore(self._runtime, snapshot)
+
+    def diarize(self, audio: AudioInput, speakers: SpeakerCount = SpeakerCount(),
+                progress: ProgressCallback | None = None) -> SpeakerActivity:
+        """Speaker probabilities over the whole of ``audio``, through the streaming path in blocks.
+
+        Sortformer finds its speakers itself: ``num_speakers``/``max_speakers`` above the
+        model's count are refused; below it they keep the first speakers to arrive.
+        """
+        low, high = speakers.bounds
+        if low > self.num_speakers:
+            raise InvalidOptionError(f"this model tracks at most {self.num_speakers} speakers, {low} were asked for")
+        waveform = load_audio(audio)
+        session = self.open_session()
+        block = int(_OFFLINE_BLOCK_SECONDS * SAMPLE_RATE)
+        blocks = []
+        total = len(waveform) / SAMPLE_RATE
+        for start in range(0, len(waveform), block):
+            blocks.append(session.push(waveform[start : start + block]))
+            if progress is not None:
+                progress(min(start + block, len(waveform)) / SAMPLE_RATE, total)
+        blocks.append(session.flush())
+        activity = SpeakerActivity.concatenate(blocks)
+        if high < self.num_speakers:
+            kept = int(high)
+            probabilities = np.array(activity.probabilities)
+            probabilities[:, kept:] = 0.0
+            activity = SpeakerActivity(probabilities, activity.frame_duration, activity.start, activity.labels)
+        return activity
+
+    def to(self, device: Any) -> SortformerOnnxBackend:
+        """ONNX Runtime here runs on the CPU only."""
+        if str(device) != "cpu":
+            raise InvalidOptionError(f"the sortformer-onnx backend runs on the CPU, not {device}")
+        return self

@@ -1,0 +1,77 @@
+"""An exported Sortformer (``audar export-onnx``'s directory) loaded into ONNX Runtime, and one step of it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import BackendLoadError, MissingDependencyError
+from .export import SETTINGS_VERSION
+from .frontend import LogMel
+from .state import CacheSettings, CacheState, streaming_update
+
+__all__ = ["OnnxSortformer"]
+
+
+@dataclass
+class OnnxSortformer:
+    """The two graphs, the front end and the settings of one export; shared by every session."""
+
+    directory: Path
+    settings: dict
+    front_end: LogMel
+    pre_encode: object
+    encode: object
+
+    @classmethod
+    def load(cls, directory: str | Path, threads: int | None = None) -> OnnxSortformer:
+        try:
+            import onnxruntime
+        except ImportError as error:
+            raise MissingDependencyError("onnxruntime", "onnx", "the sortformer-onnx backend") from error
+        directory = Path(directory)
+        try:
+            settings = json.loads((directory / "settings.json").read_text())
+            arrays = np.load(directory / "frontend.npz", allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise BackendLoadError(f"{directory} is not an `audar export-onnx` directory: {error}") from None
+        if settings.get("version") != SETTINGS_VERSION:
+            raise BackendLoadError(f"{directory}: export version {settings.get('version')} is not {SETTINGS_VERSION}; "
+                                   "export the checkpoint again")
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+
+        def session(name: str):
+            try:
+                return onnxruntime.InferenceSession(str(directory / name), options, providers=["CPUExecutionProvider"])
+            except Exception as error:  # onnxruntime's own exception types
+                raise BackendLoadError(f"cannot load {directory / name}: {error}") from None
+
+        front_end = LogMel(arrays["filterbank"], arrays["window"], settings["hop_length"], settings["n_fft"],
+                           settings["preemphasis"], settings["log_guard"])
+        return cls(directory, settings, front_end, session("pre_encode.onnx"), session("encode.onnx"))
+
+    @property
+    def num_speakers(self) -> int:
+        return int(self.settings["num_speakers"])
+
+    @property
+    def subsampling(self) -> int:
+        return int(self.settings["subsampling"])
+
+    def initial_state(self) -> CacheState:
+        return CacheState(int(self.settings["d_model"]))
+
+    def step(self, cache: CacheSettings, state: CacheState, features: np.ndarray, left: int, right: int) -> np.ndarray:
+        """One streaming step over ``features`` ``(n_mels, frames)`` with ``left``/``right`` context frames;
+        updates ``state`` and returns the chunk's probabilities ``(frames, speakers)``."""
+        chunk = self.pre_encode.run(None, {"features": np.ascontiguousarray(features.T[np.newaxis])})[0][0]
+        sequence = np.concatenate([state.spkcache, state.fifo, chunk])[np.newaxis]
+        preds = self.encode.run(None, {"embeddings": np.ascontiguousarray(sequence, dtype=np.float32)})[0][0]
+        factor = self.subsampling
+        return streaming_update(cache, state, chunk, preds, round(left / factor), -(-right // factor))

@@ -1,0 +1,119 @@
+"""The sortformer-onnx backend against NeMo: exported tiny models, offline and live, 4 and 8 speakers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from audar_plugins.activity import SpeakerActivity
+from audar_plugins.backends.sortformer_onnx.export import export_onnx
+from audar_plugins.errors import BackendLoadError, SnapshotError
+from audar_plugins.registry import load_backend
+
+from .test_cli import audar
+
+PRESETS = ["card", "nv-1.04s", "nv-0.32s", "nv-10s"]
+
+
+@pytest.fixture(scope="module")
+def tiny_8spk(tmp_path_factory):
+    from audar_plugins.backends.sortformer.architecture import build_random_model
+
+    path = tmp_path_factory.mktemp("sortformer8") / "tiny-8spk.nemo"
+    build_random_model(8, "tiny", seed=1, save_to=path)
+    return path
+
+
+@pytest.fixture(scope="module", params=["4spk", "8spk"])
+def models(request, tiny_sortformer, tiny_8spk, tmp_path_factory):
+    """(NeMo backend, ONNX backend, export directory) for one tiny model."""
+    from audar_plugins.backends.sortformer import SortformerBackend
+    from audar_plugins.backends.sortformer_onnx import SortformerOnnxBackend
+
+    checkpoint = tiny_sortformer if request.param == "4spk" else tiny_8spk
+    directory = export_onnx(checkpoint, tmp_path_factory.mktemp(f"onnx-{request.param}"))
+    return SortformerBackend(checkpoint), SortformerOnnxBackend(directory), directory
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_offline_equals_nemo_streaming_forward(models, speech, preset):
+    nemo, onnx, _ = models
+    expected = nemo._shared.reference_forward(torch.from_numpy(speech), nemo.streaming_config(preset)).numpy()
+    default, onnx.preset = onnx.preset, onnx.streaming_config(preset)
+    try:
+        got = onnx.diarize(speech)
+    finally:
+        onnx.preset = default
+    assert got.labels == nemo.labels and got.probabilities.shape == expected.shape
+    assert np.abs(got.probabilities - expected).max() < 1e-4
+
+
+def test_live_pushes_of_any_size_equal_offline(models, speech):
+    _, onnx, _ = models
+    offline = onnx.open_session("nv-1.04s")
+    whole = SpeakerActivity.concatenate([offline.push(speech), offline.flush()])
+    rng = np.random.default_rng(3)
+    session, blocks, position = onnx.open_session("nv-1.04s"), [], 0
+    while position < speech.size:
+        size = int(rng.integers(1, 9000))
+        blocks.append(session.push(speech[position : position + size]))
+        position += size
+        if len(blocks) == 20:  # move to a restored copy midway
+            session = onnx.restore_session(session.snapshot())
+    blocks.append(session.flush())
+    np.testing.assert_array_equal(SpeakerActivity.concatenate(blocks).probabilities, whole.probabilities)
+
+
+def test_snapshots_only_restore_on_the_same_export(models, tiny_sortformer, speech):
+    _, onnx, _ = models
+    session = onnx.open_session()
+    session.push(speech[:50_000])
+    other = load_backend("sortformer-onnx", model=export_onnx(tiny_sortformer, _other_directory(onnx)))
+    if other.num_speakers != onnx.num_speakers:
+        with pytest.raises(SnapshotError, match="different model"):
+            other.restore_session(session.snapshot())
+    with pytest.raises(SnapshotError):
+        onnx.restore_session(b"garbage")
+
+
+def _other_directory(onnx):
+    return onnx._runtime.directory.parent / "other-export"
+
+
+def test_runs_without_torch_or_nemo(models, speech, tmp_path):
+    _, onnx, directory = models
+    expected = onnx.diarize(speech).probabilities
+    code = textwrap.dedent(f"""
+        import sys
+        sys.modules["torch"] = None  # importing torch (or NeMo, which needs it) now fails
+        sys.modules["nemo"] = None
+        import numpy as np
+        from audar_plugins import load_backend
+        from audar_plugins.audio import load_audio
+        backend = load_backend("sortformer-onnx", model={str(directory)!r})
+        np.save({str(tmp_path / "out.npy")!r}, backend.diarize(load_audio({str(_speech_path())!r})).probabilities)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
+
+
+def _speech_path():
+    from .conftest import DATA
+
+    return DATA / "falcon" / "test.wav"
+
+
+def test_export_command_and_a_bad_directory(tiny_sortformer, tmp_path):
+    result = audar("export-onnx", tiny_sortformer, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    settings = json.loads((tmp_path / "out" / "settings.json").read_text())
+    assert settings["num_speakers"] == 4 and settings["n_mels"] == 128
+    with pytest.raises(BackendLoadError, match="export-onnx"):
+        load_backend("sortformer-onnx", model=tmp_path)
