@@ -117,3 +117,27 @@ def test_export_command_and_a_bad_directory(tiny_sortformer, tmp_path):
     assert settings["num_speakers"] == 4 and settings["n_mels"] == 128
     with pytest.raises(BackendLoadError, match="export-onnx"):
         load_backend("sortformer-onnx", model=tmp_path)
+
+
+def test_int8_is_the_quantized_graph_and_close_to_fp32(models, speech):
+    from audar_plugins.backends.sortformer_onnx import SortformerOnnxBackend
+
+    _, onnx, directory = models
+    int8 = SortformerOnnxBackend(directory, precision="int8")
+    fp32 = onnx.diarize(speech).probabilities
+    quantized = int8.diarize(speech).probabilities
+    difference = np.abs(quantized - fp32)
+    assert difference.max() > 0  # a different graph ran
+    assert difference.max() < 0.1 and difference.mean() < 0.01
+    onnx_format = pytest.importorskip("onnx")
+    kinds = {node.op_type for node in onnx_format.load(str(directory / "encode.int8.onnx")).graph.node}
+    assert "MatMulInteger" in kinds and "DynamicQuantizeLinear" in kinds
+
+
+def test_an_export_without_int8_refuses_int8(tiny_sortformer, tmp_path):
+    from audar_plugins.backends.sortformer_onnx import SortformerOnnxBackend
+    from audar_plugins.errors import InvalidOptionError
+
+    directory = export_onnx(tiny_sortformer, tmp_path / "fp32-only", int8=False)
+    with pytest.raises(InvalidOptionError, match="int8"):
+        SortformerOnnxBackend(directory, precision="int8")

@@ -34,14 +34,18 @@ class SortformerOnnxBackend:
         Post-processing; the model card's by default.
     threads
         ONNX Runtime intra-op threads (default: its own choice).
+    precision
+        ``"fp32"`` (equal to NeMo to 1e-4) or ``"int8"`` (dynamically quantized matrix
+        products: faster, and a little different; see benchmarks/README.md).
     """
 
     name = "sortformer-onnx"
     frame_duration = FRAME_DURATION
 
     def __init__(self, model: str | Path, preset: str | StreamingConfig | Mapping[str, int] = "card",
-                 binarization: Binarization | Mapping[str, float] | None = None, threads: int | None = None) -> None:
-        self._runtime = OnnxSortformer.load(model, threads)
+                 binarization: Binarization | Mapping[str, float] | None = None, threads: int | None = None,
+                 precision: str = "fp32") -> None:
+        self._runtime = OnnxSortformer.load(model, threads, precision)
         self.labels = default_labels(self._runtime.num_speakers)
         self.preset = self.streaming_config(preset)
         if isinstance(binarization, Mapping):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import BackendLoadError, MissingDependencyError
+from ...errors import BackendLoadError, InvalidOptionError, MissingDependencyError
 from .export import SETTINGS_VERSION
 from .frontend import LogMel
 from .state import CacheSettings, CacheState, streaming_update
@@ -26,8 +26,10 @@ class OnnxSortformer:
     pre_encode: object
     encode: object
 
+    precision: str = "fp32"
+
     @classmethod
-    def load(cls, directory: str | Path, threads: int | None = None) -> OnnxSortformer:
+    def load(cls, directory: str | Path, threads: int | None = None, precision: str = "fp32") -> OnnxSortformer:
         try:
             import onnxruntime
         except ImportError as error:
@@ -41,6 +43,10 @@ class OnnxSortformer:
         if settings.get("version") != SETTINGS_VERSION:
             raise BackendLoadError(f"{directory}: export version {settings.get('version')} is not {SETTINGS_VERSION}; "
                                    "export the checkpoint again")
+        if precision not in settings.get("precisions", ["fp32"]):
+            raise InvalidOptionError(f"precision {precision!r} is not in this export (it has "
+                                     f"{settings.get('precisions', ['fp32'])}); export with int8 for 'int8'")
+        suffix = "" if precision == "fp32" else f".{precision}"
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -54,7 +60,8 @@ class OnnxSortformer:
 
         front_end = LogMel(arrays["filterbank"], arrays["window"], settings["hop_length"], settings["n_fft"],
                            settings["preemphasis"], settings["log_guard"])
-        return cls(directory, settings, front_end, session("pre_encode.onnx"), session("encode.onnx"))
+        return cls(directory, settings, front_end, session(f"pre_encode{suffix}.onnx"), session(f"encode{suffix}.onnx"),
+                   precision)
 
     @property
     def num_speakers(self) -> int:
