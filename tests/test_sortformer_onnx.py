@@ -141,3 +141,15 @@ def test_an_export_without_int8_refuses_int8(tiny_sortformer, tmp_path):
     directory = export_onnx(tiny_sortformer, tmp_path / "fp32-only", int8=False)
     with pytest.raises(InvalidOptionError, match="int8"):
         SortformerOnnxBackend(directory, precision="int8")
+
+
+def test_diarize_from_the_command_line(models, tmp_path):
+    from audar_plugins.formats import to_rttm
+
+    from .conftest import EXAMPLE
+
+    _, onnx, directory = models
+    result = audar("diarize", EXAMPLE, "--backend", "sortformer-onnx", "--model", directory, "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    expected = to_rttm(onnx.diarize(EXAMPLE).to_annotation(onnx.binarization, uri="falcon-3-speakers"))
+    assert result.stdout == expected

@@ -34,6 +34,8 @@ class SortformerOnnxBackend:
         Post-processing; the model card's by default.
     threads
         ONNX Runtime intra-op threads (default: its own choice).
+    device
+        ``"cpu"``: onnxruntime's CPU provider is the one this backend uses.
     precision
         ``"fp32"`` (equal to NeMo to 1e-4) or ``"int8"`` (dynamically quantized matrix
         products: faster, and a little different; see benchmarks/README.md).
@@ -44,7 +46,8 @@ class SortformerOnnxBackend:
 
     def __init__(self, model: str | Path, preset: str | StreamingConfig | Mapping[str, int] = "card",
                  binarization: Binarization | Mapping[str, float] | None = None, threads: int | None = None,
-                 precision: str = "fp32") -> None:
+                 precision: str = "fp32", device: Any = "cpu") -> None:
+        self.to(device)
         self._runtime = OnnxSortformer.load(model, threads, precision)
         self.labels = default_labels(self._runtime.num_speakers)
         self.preset = self.streaming_config(preset)
