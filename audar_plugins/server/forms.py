@@ -89,7 +89,7 @@ class DiarizationRequest:
     speakers: SpeakerCount = field(default_factory=SpeakerCount)
 
 
-class _Fields:
+class Fields:
     """Form values by name (``name[]`` read as ``name``), each read at most once."""
 
     def __init__(self, form) -> None:
@@ -187,7 +187,7 @@ class _Fields:
 
 def read_transcription_form(form) -> TranscriptionRequest:
     """Validate a transcription form (a Starlette ``FormData``)."""
-    fields = _Fields(form)
+    fields = Fields(form)
     model = resolve_model(fields.text("model"), tuple(TRANSCRIPTION_MODELS))
     response_format = fields.choice("response_format", RESPONSE_FORMATS, "json")
     language = fields.text("language")
@@ -237,7 +237,7 @@ def _diarize(asked: bool | None, response_format: str, model: str) -> bool:
 
 def read_diarization_form(form) -> DiarizationRequest:
     """Validate a diarization form (a Starlette ``FormData``)."""
-    fields = _Fields(form)
+    fields = Fields(form)
     request = DiarizationRequest(
         model=resolve_model(fields.text("model"), (DIARIZATION_MODEL,)),
         response_format=fields.choice("response_format", DIARIZATION_FORMATS, "json"),

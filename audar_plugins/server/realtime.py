@@ -41,6 +41,7 @@ from starlette.websockets import WebSocketDisconnect
 from ..backends.base import SpeakerCount
 from .auth import SUBPROTOCOL_PREFIX, authorized
 from .errors import APIError, error_for
+from .forms import Fields
 from .realtime_stream import RealtimeStream, TurnDetection
 
 __all__ = ["add_realtime_routes", "SessionRegistry"]
@@ -132,25 +133,6 @@ async def _refuse(websocket, error: APIError) -> None:
         await websocket.close(code=1008, reason=error.message[:120])
 
 
-def _flag(value: str | None, name: str) -> bool:
-    if value is None:
-        return False
-    if value.lower() in ("true", "1", "yes"):
-        return True
-    if value.lower() in ("false", "0", "no"):
-        return False
-    raise APIError(f"{name} must be true or false, got {value!r}", 400, param=name, code="invalid_value")
-
-
-def _count(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise APIError(f"{name} must be an integer, got {value!r}", 400, param=name, code="invalid_value") from None
-
-
 class _Connection:
     """One accepted WebSocket: reads client events, runs the stream, sends server events."""
 
@@ -175,13 +157,13 @@ class _Connection:
     @classmethod
     async def open(cls, websocket) -> _Connection:
         """A connection for the handshake's query: a new stream, or a parked one resumed."""
-        query = websocket.query_params
+        query = Fields(websocket.query_params)  # the form's field rules, for the handshake's query
         engine = websocket.app.state.engine
         if not callable(getattr(engine.backend, "open_session", None)):
             raise APIError(f"the {engine.backend.name!r} backend does not stream: serve a streaming backend "
                            "(embedded or sortformer) for /v1/realtime", 400, code="backend_not_streaming")
-        diarize = _flag(query.get("diarize"), "diarize")
-        token = query.get("resume")
+        diarize = bool(query.boolean("diarize"))
+        token = query.text("resume")
         if token is not None:
             parked = await _registry(websocket.app).take(token)
             if parked is None:
@@ -191,7 +173,7 @@ class _Connection:
             for item in parked["items"]:  # committed before the drop, not yet transcribed
                 connection.items.put_nowait(item)
             return connection
-        speakers = SpeakerCount(max_speakers=_count(query.get("max_speakers"), "max_speakers"))
+        speakers = SpeakerCount(max_speakers=query.integer("max_speakers"))
         stream = RealtimeStream(engine.backend, speakers, keep_activity=diarize and engine.whisper is not None)
         return cls(websocket, stream, diarize, secrets.token_urlsafe(24))
 

@@ -13,6 +13,7 @@ which may run beside a push (the backend session is locked).
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import secrets
 import threading
@@ -245,10 +246,10 @@ class RealtimeStream:
 
 
 def _open(backend, speakers: SpeakerCount):
-    try:
+    # only backends that find speakers by clustering take bounds (Sortformer finds its own)
+    if "speakers" in inspect.signature(backend.open_session).parameters:
         return backend.open_session(speakers=speakers)
-    except TypeError:  # a backend whose sessions take no speaker bounds (Sortformer finds its own)
-        return backend.open_session()
+    return backend.open_session()
 
 
 def _shift(value: float | None, offset: float) -> float | None:

@@ -24,12 +24,12 @@ from ...errors import InvalidOptionError
 from ..base import ProgressCallback, SpeakerCount
 from .clustering import cluster_embeddings, normalize
 from .encoder import MEL_HOP, GE2EEncoder, MelSpectrogram
+from .frames import FRAME_DURATION, vad_index, window_starts
 from .session import EmbeddedSession
-from .vad import VAD_FRAME_DURATION, SileroVAD
+from .vad import SileroVAD
 
 __all__ = ["EmbeddedBackend", "EmbeddedOptions"]
 
-FRAME_DURATION = MEL_HOP / SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ class EmbeddedBackend:
         """Silero's probability on the 10 ms grid, one value per mel frame."""
         vad = self._vad(waveform)
         num_frames = 1 + waveform.shape[0] // MEL_HOP
-        frame_of = np.minimum((np.arange(num_frames) * FRAME_DURATION / VAD_FRAME_DURATION).astype(int), vad.size - 1)
+        frame_of = np.minimum(vad_index(np.arange(num_frames)), vad.size - 1)
         return vad[frame_of]
 
     def _speech_frames(self, speech_probability: np.ndarray) -> np.ndarray:
@@ -231,19 +231,7 @@ def _region_windows(speech_index: np.ndarray, window: int, step: int) -> tuple[n
     bounds = np.concatenate([[0], breaks, [speech_index.size]])
     starts, lengths = [], []
     for first, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        local = _window_starts(stop - first, window, step)
+        local = window_starts(stop - first, window, step)
         starts.append(first + local)
         lengths.append(np.full(local.size, min(window, stop - first)))
     return np.concatenate(starts), np.concatenate(lengths)
-
-
-def _window_starts(total: int, window: int, step: int) -> np.ndarray:
-    """Window starts covering ``total`` frames, the last window ending at the end."""
-    if total <= window:
-        return np.zeros(1, dtype=int)
-    starts = np.arange(0, total - window + 1, step)
-    if starts[-1] + window < total:
-        starts = np.append(starts, total - window)
-    return starts
-
-

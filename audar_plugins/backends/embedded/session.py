@@ -36,12 +36,12 @@ from ...audio import SAMPLE_RATE, stream_samples
 from ...errors import SessionClosedError, SnapshotError
 from ..snapshot import pack, unpack
 from .clustering import normalize
-from .encoder import MEL_HOP, N_FFT, GE2EEncoder, MelSpectrogram
-from .vad import VAD_FRAME_DURATION, VAD_FRAME_SAMPLES
+from .encoder import MEL_HOP, N_FFT, GE2EEncoder
+from .frames import FRAME_DURATION, vad_index, window_starts
+from .vad import VAD_FRAME_SAMPLES
 
 __all__ = ["EmbeddedSession", "OnlineSpeakers"]
 
-FRAME_DURATION = MEL_HOP / SAMPLE_RATE
 _SNAPSHOT_KIND = "embedded-session"
 _SNAPSHOT_VERSION = 1
 _WINDOWS_PER_CALL = 4  # 0.6 s more latency than one at a time, for a quarter of the encoder time
@@ -181,7 +181,6 @@ class EmbeddedSession:
         self._backend = backend
         self.options = options
         self._vad = backend._vad.stream()
-        self._mel = MelSpectrogram()
         self._window = int(round(options.window / FRAME_DURATION))
         self._step = int(round(options.step / FRAME_DURATION))
         self.speakers = OnlineSpeakers(
@@ -271,7 +270,7 @@ class EmbeddedSession:
         """How many leading frames have their VAD value (frame k reads the 32 ms value it falls in)."""
         known = self._s.vad_start + self._vad_probabilities.size
         count = (known * VAD_FRAME_SAMPLES) // MEL_HOP + 1
-        while count > 0 and _vad_index(count - 1) >= known:  # the same float arithmetic as offline
+        while count > 0 and vad_index(count - 1) >= known:  # the same float arithmetic as offline
             count -= 1
         return count
 
@@ -282,8 +281,8 @@ class EmbeddedSession:
             return
         frames = np.arange(s.processed, until)
         known = s.vad_start + self._vad_probabilities.size
-        vad_index = np.minimum(_vad_index(frames), known - 1)
-        values = self._vad_probabilities[vad_index - s.vad_start]
+        reads = np.minimum(vad_index(frames), known - 1)
+        values = self._vad_probabilities[reads - s.vad_start]
         self._speech = np.concatenate([self._speech, np.zeros(frames.size, dtype=bool)])
         onset, offset = np.float32(self.options.vad_onset), np.float32(self.options.vad_offset)
         for frame, value in zip(frames.tolist(), values.tolist()):
@@ -304,7 +303,7 @@ class EmbeddedSession:
         s.processed = until
         keep_from = int(min(s.processed, s.run_start if s.active else s.processed,
                             s.region_start if s.region_start >= 0 else s.processed))
-        drop = int(_vad_index(keep_from)) - s.vad_start
+        drop = int(vad_index(keep_from)) - s.vad_start
         if drop > 0 and not final:
             self._vad_probabilities = self._vad_probabilities[drop:]
             s.vad_start += drop
@@ -353,7 +352,7 @@ class EmbeddedSession:
         self._embed_ready_windows()  # the same encoder batches as a stream cut elsewhere
         length = s.region_end - s.region_start
         # the regular windows come first, in order; those embedded already are the first next_window
-        remaining = _region_window_starts(length, self._window, self._step)[s.next_window :]
+        remaining = window_starts(length, self._window, self._step)[s.next_window :]
         self._embed(s.region_start + remaining, min(self._window, length))
         self.speakers.settle()
         self._score(s.region_end)
@@ -384,7 +383,7 @@ class EmbeddedSession:
         first = int(starts.min())
         last = int(starts.max()) + length
         base = self._s.audio_start // MEL_HOP
-        mel = self._mel(self._audio, first - base, last - base)
+        mel = self._backend._mel(self._audio, first - base, last - base)
         windows = mel[(starts - first)[:, np.newaxis] + np.arange(length)]
         embeddings = self._backend._encoder(windows)
         for start, embedding in zip(starts.tolist(), embeddings):
@@ -546,20 +545,5 @@ class EmbeddedSession:
         return session
 
 
-def _region_window_starts(length: int, window: int, step: int) -> np.ndarray:
-    """Window starts covering ``length`` frames, the last window ending at the end (as offline)."""
-    if length <= window:
-        return np.zeros(1, dtype=int)
-    starts = np.arange(0, length - window + 1, step)
-    if starts[-1] + window < length:
-        starts = np.append(starts, length - window)
-    return starts
-
-
 def _seconds(frame: int) -> np.float32:
     return np.float32(frame * FRAME_DURATION)
-
-
-def _vad_index(frames):
-    """The 32 ms VAD value each 10 ms frame reads (the offline backend's arithmetic)."""
-    return (np.asarray(frames) * FRAME_DURATION / VAD_FRAME_DURATION).astype(int)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,12 @@ from ...errors import InvalidOptionError
 from ..base import ProgressCallback, SpeakerCount
 from ..devices import resolve_device
 from .checkpoint import load_sortformer
-from .presets import MODEL_CARD_BINARIZATION, StreamingConfig, resolve_preset
+from .presets import MODEL_CARD_BINARIZATION, StreamingConfig
+from .schedule import check_speaker_count, config_for, diarize_through, keep_first_speakers
 from .session import SortformerSession
 from .shared_model import SharedSortformer
 
 __all__ = ["MODEL_CARD_BINARIZATION", "SortformerBackend"]
-
-_OFFLINE_BLOCK_SECONDS = 60.0
-
 
 class SortformerBackend:
     """Streaming Sortformer behind the :class:`~audar_plugins.backends.base.Backend` protocol.
@@ -91,8 +88,7 @@ class SortformerBackend:
 
     def streaming_config(self, preset: str | StreamingConfig | Mapping[str, int]) -> StreamingConfig:
         """The checked settings of ``preset`` for this model (speaker cache sized for its speakers)."""
-        config = resolve_preset(dict(preset) if isinstance(preset, Mapping) else preset)
-        return config.for_speakers(self.num_speakers)
+        return config_for(preset, self.num_speakers)
 
     def nemo_forward(self, audio: AudioInput, preset: str | StreamingConfig | Mapping[str, int] | None = None):
         """NeMo's own offline streaming forward pass over ``audio``: (frames, speakers) probabilities.
@@ -137,33 +133,13 @@ class SortformerBackend:
         or ``max_speakers`` below the model's count keep the first speakers
         and silence the later ones; asking for more than the model tracks is an error.
         """
-        low, high = speakers.bounds
-        if low > self.num_speakers:
-            raise InvalidOptionError(
-                f"this model tracks at most {self.num_speakers} speakers; {low} were asked for"
-            )
+        check_speaker_count(speakers, self.num_speakers)
         waveform = load_audio(audio)
         if self._why_not_live() is None:
-            activity = self._streamed(waveform, progress)
+            activity = diarize_through(self.open_session(), waveform, progress)
         else:
             activity = self._whole(waveform, progress)
-        if high < self.num_speakers:
-            probabilities = np.array(activity.probabilities)
-            probabilities[:, int(high):] = 0.0
-            activity = dataclasses.replace(activity, probabilities=probabilities)
-        return activity
-
-    def _streamed(self, waveform: np.ndarray, progress: ProgressCallback | None) -> SpeakerActivity:
-        session = self.open_session()
-        total = len(waveform) / SAMPLE_RATE
-        block = int(_OFFLINE_BLOCK_SECONDS * SAMPLE_RATE)
-        blocks = []
-        for start in range(0, len(waveform), block):
-            blocks.append(session.push(waveform[start : start + block]))
-            if progress is not None:
-                progress(min(start + block, len(waveform)) / SAMPLE_RATE, total)
-        blocks.append(session.flush())
-        return SpeakerActivity.concatenate(blocks)
+        return keep_first_speakers(activity, speakers)
 
     def _whole(self, waveform: np.ndarray, progress: ProgressCallback | None) -> SpeakerActivity:
         import torch

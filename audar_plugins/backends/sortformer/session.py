@@ -20,6 +20,7 @@ from ...audio import SAMPLE_RATE, stream_samples
 from ...errors import SessionClosedError, SnapshotError
 from .features import IncrementalFeatures
 from .presets import StreamingConfig
+from .schedule import ready_chunks, step_due
 from .shared_model import SharedSortformer
 from ..snapshot import pack, unpack
 
@@ -102,19 +103,11 @@ class SortformerSession:
     def _run(self, final: bool) -> SpeakerActivity:
         """Run every chunk whose right context has arrived (all of them when ``final``)."""
         factor = self._shared.subsampling
-        chunk = self.config.chunk_len * factor
-        right_context = self.config.chunk_right_context * factor
         left_context = self.config.chunk_left_context * factor
         available = self._features.available
-        if final or self._next_chunk + chunk + right_context <= available:
-            self._compute_features()  # only when a step will run: one front-end call for many small pushes
-        while self._next_chunk < available:
-            start = self._next_chunk
-            end = min(start + chunk, available)
-            right = min(right_context, available - end)
-            if not final and (end - start < chunk or right < right_context):
-                break
-            left = min(left_context, start)
+        if step_due(self.config, factor, self._next_chunk, available, final):
+            self._compute_features()
+        for start, end, left, right in ready_chunks(self.config, factor, self._next_chunk, available, final):
             window = self._feature_buffer[:, start - left - self._buffer_start : end + right - self._buffer_start]
             self._state, preds = self._shared.step(self.config, self._state, window, left, right)
             self._pending.append(preds)

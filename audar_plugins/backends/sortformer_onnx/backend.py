@@ -6,20 +6,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from ...activity import Binarization, SpeakerActivity, default_labels
-from ...audio import SAMPLE_RATE, AudioInput, load_audio
+from ...audio import AudioInput, load_audio
 from ...errors import InvalidOptionError
 from ..base import ProgressCallback, SpeakerCount
-from ..sortformer.presets import FRAME_DURATION, MODEL_CARD_BINARIZATION, StreamingConfig, resolve_preset
+from ..sortformer.presets import FRAME_DURATION, MODEL_CARD_BINARIZATION, StreamingConfig
+from ..sortformer.schedule import check_speaker_count, config_for, diarize_through, keep_first_speakers
 from .runtime import OnnxSortformer
 from .session import OnnxSortformerSession
 
 __all__ = ["SortformerOnnxBackend"]
-
-_OFFLINE_BLOCK_SECONDS = 60.0
-
 
 class SortformerOnnxBackend:
     """The Sortformer backend's interface on an ``audar export-onnx`` directory, without NeMo or torch.
@@ -60,8 +57,7 @@ class SortformerOnnxBackend:
         return self._runtime.num_speakers
 
     def streaming_config(self, preset: str | StreamingConfig | Mapping[str, int]) -> StreamingConfig:
-        config = resolve_preset(dict(preset) if isinstance(preset, Mapping) else preset)
-        return config.for_speakers(self.num_speakers)
+        return config_for(preset, self.num_speakers)
 
     def open_session(self, preset: str | StreamingConfig | Mapping[str, int] | None = None) -> OnnxSortformerSession:
         """A live session with its own latency preset."""
@@ -78,26 +74,9 @@ class SortformerOnnxBackend:
         Sortformer finds its speakers itself: ``num_speakers``/``max_speakers`` above the
         model's count are refused; below it they keep the first speakers to arrive.
         """
-        low, high = speakers.bounds
-        if low > self.num_speakers:
-            raise InvalidOptionError(f"this model tracks at most {self.num_speakers} speakers, {low} were asked for")
-        waveform = load_audio(audio)
-        session = self.open_session()
-        block = int(_OFFLINE_BLOCK_SECONDS * SAMPLE_RATE)
-        blocks = []
-        total = len(waveform) / SAMPLE_RATE
-        for start in range(0, len(waveform), block):
-            blocks.append(session.push(waveform[start : start + block]))
-            if progress is not None:
-                progress(min(start + block, len(waveform)) / SAMPLE_RATE, total)
-        blocks.append(session.flush())
-        activity = SpeakerActivity.concatenate(blocks)
-        if high < self.num_speakers:
-            kept = int(high)
-            probabilities = np.array(activity.probabilities)
-            probabilities[:, kept:] = 0.0
-            activity = SpeakerActivity(probabilities, activity.frame_duration, activity.start, activity.labels)
-        return activity
+        check_speaker_count(speakers, self.num_speakers)
+        activity = diarize_through(self.open_session(), load_audio(audio), progress)
+        return keep_first_speakers(activity, speakers)
 
     def to(self, device: Any) -> SortformerOnnxBackend:
         """ONNX Runtime here runs on the CPU only."""

@@ -53,12 +53,13 @@ def export_onnx(checkpoint: str | Path, directory: str | Path, int8: bool = True
 
     features = torch.randn(1, 8 * 13 + 16, settings["n_mels"])
     embeddings = torch.randn(1, 60, settings["d_model"])
+    pre_encode, encode = _step_graphs(model)
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-        torch.onnx.export(_PreEncode(model), (features,), str(directory / "pre_encode.onnx"),
+        torch.onnx.export(pre_encode, (features,), str(directory / "pre_encode.onnx"),
                           input_names=["features"], output_names=["embeddings"], opset_version=OPSET,
                           dynamic_axes={"features": {1: "frames"}, "embeddings": {1: "steps"}}, dynamo=False)
-        torch.onnx.export(_Encode(model), (embeddings,), str(directory / "encode.onnx"),
+        torch.onnx.export(encode, (embeddings,), str(directory / "encode.onnx"),
                           input_names=["embeddings"], output_names=["probabilities"], opset_version=OPSET,
                           dynamic_axes={"embeddings": {1: "steps"}, "probabilities": {1: "steps"}}, dynamo=False)
     featurizer = model.preprocessor.featurizer
@@ -122,11 +123,12 @@ def _batch_lengths(tensor):
     return (tensor[:, :, 0] * 0 + 1).sum(dim=1).long()
 
 
-def _modules():
+def _step_graphs(model):
+    """The two traced modules, ``(pre_encode, encode)``, over ``model``'s own submodules."""
     import torch
 
     class PreEncode(torch.nn.Module):
-        def __init__(self, model) -> None:
+        def __init__(self) -> None:
             super().__init__()
             self.encoder = model.encoder
 
@@ -135,7 +137,7 @@ def _modules():
             return embeddings
 
     class Encode(torch.nn.Module):
-        def __init__(self, model) -> None:
+        def __init__(self) -> None:
             super().__init__()
             self.model = model
 
@@ -144,12 +146,4 @@ def _modules():
                 processed_signal=embeddings, processed_signal_length=_batch_lengths(embeddings), bypass_pre_encode=True)
             return self.model.forward_infer(emb_seq=encoded, emb_seq_length=lengths)
 
-    return PreEncode, Encode
-
-
-def _PreEncode(model):
-    return _modules()[0](model)
-
-
-def _Encode(model):
-    return _modules()[1](model)
+    return PreEncode(), Encode()

@@ -17,6 +17,7 @@ from ...audio import SAMPLE_RATE, stream_samples
 from ...errors import SessionClosedError, SnapshotError
 from ..snapshot import pack, unpack
 from ..sortformer.presets import FRAME_DURATION, StreamingConfig
+from ..sortformer.schedule import ready_chunks, step_due
 from .frontend import IncrementalLogMel
 from .runtime import OnnxSortformer
 from .state import CacheSettings, CacheState
@@ -79,22 +80,14 @@ class OnnxSortformerSession:
 
     def _run(self, final: bool) -> SpeakerActivity:
         factor = self._runtime.subsampling
-        chunk = self.config.chunk_len * factor
-        right_context = self.config.chunk_right_context * factor
         left_context = self.config.chunk_left_context * factor
         available = self._features.available
-        if final or self._next_chunk + chunk + right_context <= available:
+        if step_due(self.config, factor, self._next_chunk, available, final):
             new = self._features.compute()
             if new.shape[1]:
                 self._buffer = np.concatenate([self._buffer, new], axis=1)
         outputs = []
-        while self._next_chunk < available:
-            start = self._next_chunk
-            end = min(start + chunk, available)
-            right = min(right_context, available - end)
-            if not final and (end - start < chunk or right < right_context):
-                break
-            left = min(left_context, start)
+        for start, end, left, right in ready_chunks(self.config, factor, self._next_chunk, available, final):
             window = self._buffer[:, start - left - self._buffer_start : end + right - self._buffer_start]
             outputs.append(self._runtime.step(self._cache, self._state, window, left, right))
             self._next_chunk = end

@@ -1,0 +1,29 @@
+"""The embedded backend's 10 ms frame grid, shared by the offline pass and the live session."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...audio import SAMPLE_RATE
+from .encoder import MEL_HOP
+from .vad import VAD_FRAME_DURATION
+
+__all__ = ["FRAME_DURATION", "vad_index", "window_starts"]
+
+FRAME_DURATION = MEL_HOP / SAMPLE_RATE
+"""One mel frame, 10 ms: the grid of speech decisions, windows and output."""
+
+
+def vad_index(frames):
+    """The 32 ms VAD value each 10 ms frame reads."""
+    return (np.asarray(frames) * FRAME_DURATION / VAD_FRAME_DURATION).astype(int)
+
+
+def window_starts(total: int, window: int, step: int) -> np.ndarray:
+    """Window starts covering ``total`` frames, the last window ending at the end."""
+    if total <= window:
+        return np.zeros(1, dtype=int)
+    starts = np.arange(0, total - window + 1, step)
+    if starts[-1] + window < total:
+        starts = np.append(starts, total - window)
+    return starts
