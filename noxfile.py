@@ -3,6 +3,7 @@
     pip install nox && nox            # everything (what .ci/run runs)
     nox -s tests                      # the main suite only (CPU torch 2.13, NeMo 2.7.3)
     nox -s pyannote4 -- -k whisperx   # one adapter environment, pytest arguments after --
+    nox -s onnx_runtime               # sortformer-onnx where torch and NeMo are not installed
 
 pyannote.audio imports torchaudio, and no torchaudio release loads beside torch 2.13, so the
 adapters are tested in their own environments, each with the newest torch pair that pyannote
@@ -13,12 +14,15 @@ dependencies (3.8 pins torch~=2.8): its diarization module needs only what is he
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["tests", "pyannote4", "pyannote3"]
+nox.options.sessions = ["tests", "onnx_runtime", "pyannote4", "pyannote3"]
 nox.options.default_venv_backend = "venv"
 
 TELEMETRY_OFF = {"PYANNOTE_METRICS_ENABLED": "0"}
+_FALCON = Path(__file__).resolve().parent / "examples" / "falcon-3-speakers.wav"
 
 
 @nox.session
@@ -28,8 +32,26 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", "--durations=15", *session.posargs)
 
 
+@nox.session
+def onnx_runtime(session: nox.Session) -> None:
+    """sortformer-onnx in an environment without torch or NeMo (``audar-plugins[onnx]`` only).
+
+    The exports, and NeMo's outputs to compare with, come from the ``tests`` session's
+    environment, which has NeMo: run that session first (``nox`` does).
+    """
+    exporter = Path(".nox/tests/bin/python")
+    if not exporter.exists():
+        session.error("the tests session's environment makes the exports: run `nox -s tests` first")
+    exports = Path(session.create_tmp()).resolve() / "exports"
+    session.run(str(exporter), "tests/onnx_runtime/make_exports.py", str(exports), str(_FALCON), external=True,
+                env={"TQDM_DISABLE": "1"})
+    session.install("-e", ".[onnx]", "pytest")
+    session.run("python", "-m", "pytest", "tests/onnx_runtime", *session.posargs,
+                env={"AUDAR_ONNX_EXPORTS": str(exports)})
+
+
 def _install_pyannote4(session: nox.Session, *extra: str) -> None:
-    session.install("torch==2.11.0", "torchaudio==2.11.0", "pyannote.audio==4.0.7", "pandas", "pytest", "-e", ".",
+    session.install("torch==2.11.0", "torchaudio==2.11.0", "pyannote.audio==4.0.7", "pandas", "pytest", "-e", ".[cpu]",
                     *extra)
     session.install("--no-deps", "whisperx==3.8.6")
 
@@ -53,7 +75,7 @@ def pyannote3(session: nox.Session) -> None:
     """The adapters on pyannote.audio 3.3 and WhisperX 3.7 (the Sortformer cases run in pyannote4)."""
     # pyannote.audio 3.3 imports matplotlib without declaring it
     session.install("torch==2.8.0", "torchaudio==2.8.0", "pyannote.audio==3.3.2", "matplotlib", "pandas", "pytest",
-                    "-e", ".", "./tests/plugin_example")
+                    "-e", ".[cpu]", "./tests/plugin_example")
     session.install("--no-deps", "whisperx==3.7.4")
     session.run("python", "-m", "pytest", "tests/adapters", "--ignore=tests/adapters/test_sortformer_adapters.py",
                 *session.posargs, env=TELEMETRY_OFF)

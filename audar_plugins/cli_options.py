@@ -13,6 +13,9 @@ def add_backend_options(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--device", metavar="DEVICE", help="cpu, cuda, cuda:1, ... (backends with models)")
     parser.add_argument("--preset", metavar="NAME",
                         help="latency preset: card, nv-30.4s, nv-10s, nv-1.04s, nv-0.32s (Sortformer)")
+    parser.add_argument("--precision", choices=("fp32", "int8", "bf16", "reduced"),
+                        help="arithmetic of the Sortformer backends on the CPU (default fp32; see "
+                             "audar_plugins.backends.precision)")
 
 
 def add_speaker_options(parser: argparse.ArgumentParser) -> None:
@@ -24,5 +27,6 @@ def add_speaker_options(parser: argparse.ArgumentParser) -> None:
 def load_backend_from_args(args: argparse.Namespace):
     from .registry import load_backend
 
-    options = {name: getattr(args, name) for name in ("model", "device", "preset") if getattr(args, name) is not None}
+    names = ("model", "device", "preset", "precision")
+    options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     return load_backend(args.backend, **options)

@@ -7,13 +7,15 @@ Builds a randomly initialised 117.7 M-parameter model (compute does not depend o
 weights' values), saves it as ``.nemo`` and exports it with ``audar export-onnx``. Then,
 for each preset, alternating, each run in a fresh process:
 
-- ``nemo``: the sortformer backend (NeMo), fed 100 ms pushes;
+- ``nemo``: the sortformer backend (NeMo's stock streaming step), fed 100 ms pushes;
+- ``nemo-int8``: the same with ``precision="int8"`` (torch's dynamically quantized linear layers);
 - ``onnx``: the sortformer-onnx backend (onnxruntime + NumPy, torch never imported), same pushes;
 - ``int8``: the same with ``precision="int8"`` (dynamically quantized matrix products).
 
-It prints real-time factor (compute / audio; fastest run), start-up (the backend's imports
-and model load), time to first output (start-up plus the pushes until the first frames), peak resident memory, the ratio NeMo / ONNX,
-and the largest and mean difference of each ONNX output from NeMo's.
+It prints real-time factor (compute / audio; fastest run), import time (the backend's
+modules and runtime), load time, time to first output (imports, load and the pushes until
+the first frames), peak resident memory, each way's speed-up over NeMo, its largest and mean
+difference from NeMo's probabilities, and for the int8 ways their difference from their fp32 way.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 PRESETS = ("card", "nv-1.04s")
-WAYS = ("nemo", "onnx", "int8")
+WAYS = ("nemo", "nemo-int8", "onnx", "int8")
+FP32_OF = {"nemo-int8": "nemo", "int8": "onnx"}
 
 
 def one_run(args: argparse.Namespace) -> None:
@@ -41,18 +44,21 @@ def one_run(args: argparse.Namespace) -> None:
     from sortformer_speed import test_audio
 
     audio = test_audio(args.seconds)
-    loaded = time.perf_counter()
+    precision = "int8" if args.way in ("int8", "nemo-int8") else "fp32"
+    started = time.perf_counter()
     if args.way in ("onnx", "int8"):
         sys.modules["torch"] = None  # proof that this run never needs it
-        from audar_plugins import load_backend
+        import onnxruntime  # noqa: F401
 
-        backend = load_backend("sortformer-onnx", model=args.model,
-                               precision="int8" if args.way == "int8" else "fp32")
+        from audar_plugins.backends.sortformer_onnx import SortformerOnnxBackend as Backend
     else:
-        from audar_plugins.backends.sortformer import SortformerBackend
+        import nemo.collections.asr  # noqa: F401
 
-        backend = SortformerBackend(args.model)
-    startup = time.perf_counter() - loaded  # the backend's imports and model load
+        from audar_plugins.backends.sortformer import SortformerBackend as Backend
+    imported = time.perf_counter()
+    backend = Backend(args.model, precision=precision)
+    loaded = time.perf_counter()
+    import_s, load_s, startup = imported - started, loaded - imported, loaded - started
     session = backend.open_session(args.preset)
     push = 1600
     blocks, first_output = [], None
@@ -65,7 +71,7 @@ def one_run(args: argparse.Namespace) -> None:
     blocks.append(session.flush().probabilities)
     elapsed = time.perf_counter() - started
     np.save(args.output, np.concatenate(blocks))
-    print(json.dumps({"rtf": elapsed / (len(audio) / 16_000), "startup_s": startup, "first_output_s": first_output,
+    print(json.dumps({"rtf": elapsed / (len(audio) / 16_000), "import_s": import_s, "load_s": load_s, "first_output_s": first_output,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
@@ -100,13 +106,13 @@ def main() -> None:
         size = sum(p.stat().st_size for p in export.iterdir()) / 2**20
         print(f"full-size random v2 model, 4 speakers; export {size:.0f} MB; {args.seconds:.0f} s of AMI audio in "
               f"100 ms pushes; {args.repeats} alternating runs per way in fresh processes; {os.cpu_count()} cores")
-        print(f"{'preset':<9} {'way':<5} {'RTF':>6} {'start-up':>9} {'first out':>9} {'peak MB':>8}")
+        print(f"{'preset':<9} {'way':<9} {'RTF':>6} {'import':>7} {'load':>6} {'first out':>9} {'peak MB':>8}")
         for preset in args.presets:
             results: dict[str, list[dict]] = {way: [] for way in WAYS}
             outputs = {}
             for _ in range(args.repeats):
                 for way in WAYS:
-                    model = checkpoint if way == "nemo" else export
+                    model = checkpoint if way.startswith("nemo") else export
                     output = folder / f"{preset}-{way}.npy"
                     command = [sys.executable, __file__, "--one", way, "--model", str(model), "--presets", preset,
                                "--seconds", str(args.seconds), "--output", str(output)]
@@ -119,16 +125,20 @@ def main() -> None:
             best = {}
             for way in WAYS:
                 runs = results[way]
-                best[way] = {key: min(r[key] for r in runs) for key in ("rtf", "startup_s", "first_output_s")}
+                best[way] = {key: min(r[key] for r in runs) for key in ("rtf", "import_s", "load_s", "first_output_s")}
                 best[way]["peak_mb"] = max(r["peak_mb"] for r in runs)
                 b = best[way]
-                print(f"{preset:<9} {way:<5} {b['rtf']:>6.3f} {b['startup_s']:>8.1f}s {b['first_output_s']:>8.1f}s "
-                      f"{b['peak_mb']:>8.0f}")
+                print(f"{preset:<9} {way:<9} {b['rtf']:>6.3f} {b['import_s']:>6.1f}s {b['load_s']:>5.1f}s "
+                      f"{b['first_output_s']:>8.1f}s {b['peak_mb']:>8.0f}")
             for way in WAYS[1:]:
                 difference = np.abs(outputs["nemo"] - outputs[way])
-                print(f"{preset:<9} NeMo / {way}: RTF {best['nemo']['rtf'] / best[way]['rtf']:.2f}x, first output "
-                      f"{best['nemo']['first_output_s'] / best[way]['first_output_s']:.2f}x; difference from NeMo "
-                      f"max {difference.max():.1e}, mean {difference.mean():.1e}", flush=True)
+                line = (f"{preset:<9} {way:<9} {best['nemo']['rtf'] / best[way]['rtf']:.2f}x NeMo's speed, first output "
+                        f"{best['nemo']['first_output_s'] / best[way]['first_output_s']:.1f}x sooner; from NeMo: max "
+                        f"{difference.max():.1e}, mean {difference.mean():.1e}")
+                if way in FP32_OF:
+                    reduced = np.abs(outputs[FP32_OF[way]] - outputs[way])
+                    line += f"; from {FP32_OF[way]}: max {reduced.max():.1e}, mean {reduced.mean():.1e}"
+                print(line, flush=True)
 
 
 if __name__ == "__main__":

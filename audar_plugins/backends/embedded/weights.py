@@ -18,9 +18,9 @@ def _file_in(distribution: str, relative: str, purpose: str) -> Path:
     try:
         path = Path(str(metadata.distribution(distribution).locate_file(relative)))
     except metadata.PackageNotFoundError:
-        raise MissingDependencyError(distribution, None, purpose) from None
+        raise MissingDependencyError(distribution, "cpu", purpose) from None
     if not path.is_file():
-        raise MissingDependencyError(f"{distribution} (with {relative})", None, purpose)
+        raise MissingDependencyError(f"{distribution} (with {relative})", "cpu", purpose)
     return path
 
 

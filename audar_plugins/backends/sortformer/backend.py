@@ -13,6 +13,7 @@ from ...audio import SAMPLE_RATE, AudioInput, load_audio
 from ...errors import InvalidOptionError
 from ..base import ProgressCallback, SpeakerCount
 from ..devices import resolve_device
+from ..precision import resolve_precision
 from .checkpoint import load_sortformer
 from .presets import MODEL_CARD_BINARIZATION, StreamingConfig
 from .schedule import check_speaker_count, config_for, diarize_through, keep_first_speakers
@@ -40,6 +41,11 @@ class SortformerBackend:
         :class:`StreamingConfig`, or a dict of its fields.
     binarization
         Post-processing; the model card's (onset/offset 0.5, pads 0.1 s) by default.
+    precision
+        On the CPU: ``"fp32"``; ``"int8"`` (the linear layers dynamically quantized, on the
+        backend's own copy, so ``model`` must then be a path or hub name); ``"bf16"``
+        (bfloat16 autocast, on CPUs that compute in it); or ``"reduced"``, the faster that
+        this CPU supports. See :mod:`audar_plugins.backends.precision`.
 
     Offline diarization runs the streaming path over the recording in blocks,
     so memory stays bounded on long inputs. Several sessions, with different
@@ -55,8 +61,15 @@ class SortformerBackend:
         half: bool = False,
         preset: str | StreamingConfig | Mapping[str, int] = "card",
         binarization: Binarization | Mapping[str, float] | None = None,
+        precision: str = "fp32",
     ) -> None:
         resolved = resolve_device(device, half)
+        if precision != "fp32" and resolved.type != "cpu":
+            raise InvalidOptionError(f"precision {precision!r} is for the CPU; on {resolved} use half=True")
+        precision = resolve_precision(precision, ("fp32", "int8", "bf16"))
+        if precision == "int8" and not isinstance(model, (str, Path)):
+            raise InvalidOptionError("precision 'int8' quantizes the backend's own copy of the model: "
+                                     "pass a .nemo path or hub name, not a loaded model")
         if isinstance(model, (str, Path)):
             loaded = load_sortformer(model, device=resolved)
         elif hasattr(model, "forward_streaming_step"):
@@ -65,7 +78,7 @@ class SortformerBackend:
             raise InvalidOptionError(
                 f"model must be a .nemo path, a hub name or a SortformerEncLabelModel, got {type(model).__name__}"
             )
-        self._shared = SharedSortformer(loaded, half=half)
+        self._shared = SharedSortformer(loaded, half=half, precision=precision)
         self.labels = default_labels(self._shared.num_speakers)
         self.preset = self.streaming_config(preset)
         if isinstance(binarization, Mapping):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,16 +27,19 @@ __all__ = ["SharedSortformer"]
 class SharedSortformer:
     """A NeMo ``SortformerEncLabelModel`` in eval mode, with a lock around its shared settings."""
 
-    def __init__(self, model, half: bool = False) -> None:
+    def __init__(self, model, half: bool = False, precision: str = "fp32") -> None:
         self.model = model
         self.half = half  # model steps under CUDA float16 autocast; features stay float32
+        self.precision = precision
         self.num_speakers: int = int(model.sortformer_modules.n_spk)
         self.subsampling: int = int(model.encoder.subsampling_factor)
         self.sample_rate: int = int(model.preprocessor._cfg.sample_rate)
         self.frame_duration: float = self.subsampling * float(model.preprocessor._cfg.window_stride)
         self.streaming: bool = bool(model.streaming_mode)
         self._lock = threading.RLock()
-        self.fingerprint = _fingerprint(model)
+        self.fingerprint = _fingerprint(model)  # of the float weights: snapshots move across precisions
+        if precision == "int8":
+            _quantize_linear_layers(model)
 
     @property
     def device(self) -> torch.device:
@@ -76,6 +80,8 @@ class SharedSortformer:
         return state, preds[0]
 
     def _autocast(self):
+        if self.precision == "bf16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
         return torch.autocast("cuda", dtype=torch.float16, enabled=self.half)
 
     def reference_forward(self, audio: torch.Tensor, config: StreamingConfig) -> torch.Tensor:
@@ -92,6 +98,14 @@ class SharedSortformer:
         """How many 80 ms frames NeMo produces for ``num_samples`` of audio."""
         hop = round(self.sample_rate * float(self.model.preprocessor._cfg.window_stride))
         return math.ceil(num_samples // hop / self.subsampling)
+
+
+def _quantize_linear_layers(model) -> None:
+    """Every ``nn.Linear`` of ``model``, in place, as int8 weights per tensor with activations
+    quantized per call (torch's dynamic quantization, fbgemm/oneDNN kernels)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notes
+        torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
 def _fingerprint(model) -> str:

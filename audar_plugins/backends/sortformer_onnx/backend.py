@@ -34,8 +34,9 @@ class SortformerOnnxBackend:
     device
         ``"cpu"``: onnxruntime's CPU provider is the one this backend uses.
     precision
-        ``"fp32"`` (equal to NeMo to 1e-4) or ``"int8"`` (dynamically quantized matrix
-        products: faster, and a little different; see benchmarks/README.md).
+        ``"fp32"`` (equal to NeMo to 1e-4), ``"int8"`` (dynamically quantized matrix
+        products: faster, and a little different; see benchmarks/README.md) or ``"reduced"``
+        (the reduced precision this CPU supports: int8, as ONNX Runtime has no CPU bf16 kernels).
     """
 
     name = "sortformer-onnx"

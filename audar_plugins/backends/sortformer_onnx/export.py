@@ -1,16 +1,17 @@
 """``audar export-onnx IN.nemo OUT_DIR``: what one Sortformer streaming step needs, as ONNX (needs NeMo).
 
-Two graphs, batch size 1, dynamic length:
+Three graphs, batch size 1, dynamic length (:mod:`.graphs` writes them out):
 
 * ``pre_encode.onnx``: log-mel frames ``(1, T, n_mels)`` -> pre-encoded embeddings ``(1, ceil(T/8), d)``
   (the Conformer's convolutional subsampling);
-* ``encode.onnx``: ``[speaker cache | FIFO | chunk]`` embeddings ``(1, T, d)`` -> speaker
-  probabilities ``(1, T, speakers)`` (Conformer, projection, Transformer, sigmoid heads).
+* ``positions.onnx``: ``frames (T,)`` -> the relative positions every Conformer layer attends
+  with, ``(layers, heads, d_k, 2T-1)``; run once per sequence length;
+* ``encode.onnx``: ``[speaker cache | FIFO | chunk]`` embeddings ``(T, d)`` and those positions
+  -> speaker probabilities ``(T, speakers)`` (Conformer, projection, Transformer, sigmoid heads).
 
 Between them, and after, the runtime does in NumPy what NeMo does in Python: the
 concatenation, the cache and FIFO update (:mod:`.state`). ``frontend.npz`` holds the
 checkpoint's mel filterbank and window (:mod:`.frontend`) and ``settings.json`` the rest.
-With batch size 1 every length mask is all-true, so the graphs leave the masks out.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from ...errors import MissingDependencyError
 
 __all__ = ["SETTINGS_VERSION", "export_onnx"]
 
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
 OPSET = 17
 
 
 PRECISIONS = ("fp32", "int8")
+LENGTH_AXES = {"features": {1: "frames"}, "embeddings": {0: "steps"}, "frames": {0: "steps"}, "positions": {3: "positions"}}
 
 
 def export_onnx(checkpoint: str | Path, directory: str | Path, int8: bool = True) -> Path:
@@ -43,6 +45,7 @@ def export_onnx(checkpoint: str | Path, directory: str | Path, int8: bool = True
 
     from ..sortformer.checkpoint import load_sortformer
     from ..sortformer.shared_model import _fingerprint
+    from .graphs import Encode, Positions, PreEncode
 
     model = load_sortformer(checkpoint, "cpu")
     model.eval()
@@ -52,16 +55,20 @@ def export_onnx(checkpoint: str | Path, directory: str | Path, int8: bool = True
     settings["fingerprint"] = _fingerprint(model)
 
     features = torch.randn(1, 8 * 13 + 16, settings["n_mels"])
-    embeddings = torch.randn(1, 60, settings["d_model"])
-    pre_encode, encode = _step_graphs(model)
+    embeddings = torch.randn(60, settings["d_model"])
+    encode, positions = Encode(model).eval(), Positions(model).eval()
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-        torch.onnx.export(pre_encode, (features,), str(directory / "pre_encode.onnx"),
-                          input_names=["features"], output_names=["embeddings"], opset_version=OPSET,
-                          dynamic_axes={"features": {1: "frames"}, "embeddings": {1: "steps"}}, dynamo=False)
-        torch.onnx.export(encode, (embeddings,), str(directory / "encode.onnx"),
-                          input_names=["embeddings"], output_names=["probabilities"], opset_version=OPSET,
-                          dynamic_axes={"embeddings": {1: "steps"}, "probabilities": {1: "steps"}}, dynamo=False)
+
+        def export(module, inputs: dict, outputs: dict, name: str) -> None:
+            torch.onnx.export(module, tuple(inputs.values()), str(directory / f"{name}.onnx"),
+                              input_names=list(inputs), output_names=list(outputs), opset_version=OPSET,
+                              dynamic_axes={**{key: LENGTH_AXES[key] for key in inputs}, **outputs}, dynamo=False)
+
+        export(PreEncode(model).eval(), {"features": features}, {"embeddings": {1: "steps"}}, "pre_encode")
+        export(positions, {"frames": embeddings[:, 0]}, {"positions": {3: "positions"}}, "positions")
+        export(encode, {"embeddings": embeddings, "positions": positions(embeddings[:, 0])},
+               {"probabilities": {0: "steps"}}, "encode")
     featurizer = model.preprocessor.featurizer
     np.savez(directory / "frontend.npz", filterbank=featurizer.fb[0].cpu().numpy().astype(np.float32),
              window=featurizer.window.cpu().numpy().astype(np.float32))
@@ -79,14 +86,30 @@ def _quantize(directory: Path) -> None:
     onnxruntime has no CPU kernel for int8-weight convolutions). ``reduce_range`` keeps the 7-bit
     weights that CPUs without VNNI need to avoid overflow in their 16-bit accumulation."""
     try:
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as error:
-        raise MissingDependencyError("onnx", "onnx", "int8 export") from error
-    for name in ("pre_encode", "encode"):
+        raise MissingDependencyError("onnx", "nemo", "int8 export") from error
+    for name in ("pre_encode", "encode"):  # positions run once per length: they stay exact
+        graph = onnx.load(str(directory / f"{name}.onnx"))
+        _bypass_weight_identities(graph.graph)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            quantize_dynamic(directory / f"{name}.onnx", directory / f"{name}.int8.onnx", op_types_to_quantize=["MatMul"],
+            quantize_dynamic(graph, directory / f"{name}.int8.onnx", op_types_to_quantize=["MatMul"],
                              per_channel=True, reduce_range=True, weight_type=QuantType.QInt8)
+
+
+def _bypass_weight_identities(graph) -> None:
+    """Feed weights to their products directly. The exporter stores equal weights once, behind
+    ``Identity`` nodes (layers that still hold the same values, as in a fresh model), and the
+    quantizer only quantizes a product whose weight is an initializer."""
+    initializers = {tensor.name for tensor in graph.initializer}
+    aliases = {node.output[0]: node.input[0] for node in graph.node
+               if node.op_type == "Identity" and node.input[0] in initializers}
+    for node in graph.node:
+        for index, name in enumerate(node.input):
+            if name in aliases:
+                node.input[index] = aliases[name]
 
 
 def _settings(model) -> dict[str, Any]:
@@ -117,33 +140,3 @@ def _settings(model) -> dict[str, Any]:
         "num_speakers": int(modules.n_spk),
     }
 
-
-def _batch_lengths(tensor):
-    """``(1,)`` lengths equal to the time axis, computed from the data so the trace keeps them dynamic."""
-    return (tensor[:, :, 0] * 0 + 1).sum(dim=1).long()
-
-
-def _step_graphs(model):
-    """The two traced modules, ``(pre_encode, encode)``, over ``model``'s own submodules."""
-    import torch
-
-    class PreEncode(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = model.encoder
-
-        def forward(self, features):
-            embeddings, _ = self.encoder.pre_encode(x=features, lengths=_batch_lengths(features))
-            return embeddings
-
-    class Encode(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, embeddings):
-            encoded, lengths = self.model.frontend_encoder(
-                processed_signal=embeddings, processed_signal_length=_batch_lengths(embeddings), bypass_pre_encode=True)
-            return self.model.forward_infer(emb_seq=encoded, emb_seq_length=lengths)
-
-    return PreEncode(), Encode()

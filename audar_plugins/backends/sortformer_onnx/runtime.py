@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ...errors import BackendLoadError, InvalidOptionError, MissingDependencyError
+from ...errors import BackendLoadError, MissingDependencyError
+from ..precision import resolve_precision
 from .export import SETTINGS_VERSION
 from .frontend import LogMel
 from .state import CacheSettings, CacheState, streaming_update
@@ -18,15 +19,17 @@ __all__ = ["OnnxSortformer"]
 
 @dataclass
 class OnnxSortformer:
-    """The two graphs, the front end and the settings of one export; shared by every session."""
+    """The graphs, the front end and the settings of one export; shared by every session."""
 
     directory: Path
     settings: dict
     front_end: LogMel
     pre_encode: object
+    positions: object
     encode: object
 
     precision: str = "fp32"
+    _positions_of: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, directory: str | Path, threads: int | None = None, precision: str = "fp32") -> OnnxSortformer:
@@ -43,9 +46,7 @@ class OnnxSortformer:
         if settings.get("version") != SETTINGS_VERSION:
             raise BackendLoadError(f"{directory}: export version {settings.get('version')} is not {SETTINGS_VERSION}; "
                                    "export the checkpoint again")
-        if precision not in settings.get("precisions", ["fp32"]):
-            raise InvalidOptionError(f"precision {precision!r} is not in this export (it has "
-                                     f"{settings.get('precisions', ['fp32'])}); export with int8 for 'int8'")
+        precision = resolve_precision(precision, settings["precisions"])
         suffix = "" if precision == "fp32" else f".{precision}"
         options = onnxruntime.SessionOptions()
         if threads:
@@ -60,8 +61,8 @@ class OnnxSortformer:
 
         front_end = LogMel(arrays["filterbank"], arrays["window"], settings["hop_length"], settings["n_fft"],
                            settings["preemphasis"], settings["log_guard"])
-        return cls(directory, settings, front_end, session(f"pre_encode{suffix}.onnx"), session(f"encode{suffix}.onnx"),
-                   precision)
+        return cls(directory, settings, front_end, session(f"pre_encode{suffix}.onnx"), session("positions.onnx"),
+                   session(f"encode{suffix}.onnx"), precision)
 
     @property
     def num_speakers(self) -> int:
@@ -74,11 +75,21 @@ class OnnxSortformer:
     def initial_state(self) -> CacheState:
         return CacheState(int(self.settings["d_model"]))
 
+    def _positions(self, length: int) -> np.ndarray:
+        """The projected relative positions of ``length`` frames. Once the speaker cache is full,
+        a session's steps all have one length (or two, around the FIFO's pops)."""
+        if length not in self._positions_of:
+            if len(self._positions_of) >= 2:
+                self._positions_of.pop(next(iter(self._positions_of)))
+            frames = np.zeros(length, dtype=np.float32)
+            self._positions_of[length] = self.positions.run(None, {"frames": frames})[0]
+        return self._positions_of[length]
+
     def step(self, cache: CacheSettings, state: CacheState, features: np.ndarray, left: int, right: int) -> np.ndarray:
         """One streaming step over ``features`` ``(n_mels, frames)`` with ``left``/``right`` context frames;
         updates ``state`` and returns the chunk's probabilities ``(frames, speakers)``."""
         chunk = self.pre_encode.run(None, {"features": np.ascontiguousarray(features.T[np.newaxis])})[0][0]
-        sequence = np.concatenate([state.spkcache, state.fifo, chunk])[np.newaxis]
-        preds = self.encode.run(None, {"embeddings": np.ascontiguousarray(sequence, dtype=np.float32)})[0][0]
+        sequence = np.concatenate([state.spkcache, state.fifo, chunk]).astype(np.float32, copy=False)
+        preds = self.encode.run(None, {"embeddings": sequence, "positions": self._positions(len(sequence))})[0]
         factor = self.subsampling
         return streaming_update(cache, state, chunk, preds, round(left / factor), -(-right // factor))
