@@ -30,6 +30,8 @@ def add_serve_command(commands) -> None:
     models.add_argument("--model", metavar="PATH_OR_NAME", help="backend checkpoint, e.g. a .nemo path [AUDAR_MODEL]")
     models.add_argument("--device", metavar="DEVICE", help="cpu, cuda, ... (backends with models) [AUDAR_DEVICE]")
     models.add_argument("--preset", metavar="NAME", help="Sortformer latency preset [AUDAR_PRESET]")
+    models.add_argument("--precision", choices=("fp32", "int8", "bf16", "reduced"),
+                        help="Sortformer arithmetic on the CPU (default fp32) [AUDAR_PRECISION]")
     models.add_argument("--asr", dest="asr_model", metavar="MODEL_OR_DIR",
                         help="faster-whisper model (CTranslate2 directory or name); without it only diarization "
                         "is served [AUDAR_ASR]")
@@ -60,7 +62,7 @@ def settings_from_args(args: argparse.Namespace, environ=None):
     from .server.settings import MB, ENVIRONMENT, Settings
 
     flags = {name: getattr(args, name, None) for name in ENVIRONMENT}
-    flags.update({name: getattr(args, name) for name in ("model", "device", "preset")})
+    flags.update({name: getattr(args, name) for name in ("model", "device", "preset", "precision")})
     if args.max_upload_mb is not None:
         flags["max_upload_bytes"] = round(args.max_upload_mb * MB)
     return Settings.from_sources(flags, environ)

@@ -396,10 +396,10 @@ def test_the_serve_command_reads_flags_and_environment():
 
     args = _parser().parse_args(["serve", "--port", "0", "--max-upload-mb", "2", "--asr", "tiny.en",
                                  "--preset", "card"])
-    settings = settings_from_args(args, {"AUDAR_PORT": "7000", "AUDAR_WORKERS": "3"})
+    settings = settings_from_args(args, {"AUDAR_PORT": "7000", "AUDAR_WORKERS": "3", "AUDAR_PRECISION": "int8"})
     assert (settings.port, settings.max_upload_bytes, settings.asr_model, settings.workers) == (0, 2_000_000,
                                                                                                 "tiny.en", 3)
-    assert settings.backend_options == {"preset": "card"} and settings.host == "127.0.0.1"
+    assert settings.backend_options == {"preset": "card", "precision": "int8"} and settings.host == "127.0.0.1"
 
 
 class _ScriptedWhisper:

@@ -35,7 +35,7 @@ class Settings:
         Where to listen; loopback and the model card's port 8001 by default.
     backend, backend_options
         The registered diarization backend and its constructor options
-        (``model``, ``device``, ``preset``: as ``audar diarize`` takes them).
+        (``model``, ``device``, ``preset``, ``precision``: as ``audar diarize`` takes them).
     asr_model
         faster-whisper model: a local CTranslate2 directory or a model name. ``None``: the
         transcription route answers a clear error and diarization still works.
@@ -87,7 +87,7 @@ class Settings:
     def from_sources(cls, flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``flags`` (field name -> value; ``None`` means not given), then ``environ``, then defaults.
 
-        ``flags`` may also hold the backend options ``model``, ``device`` and ``preset``.
+        ``flags`` may also hold the backend options ``model``, ``device``, ``preset`` and ``precision``.
         """
         flags = {name: value for name, value in (flags or {}).items() if value is not None}
         environ = os.environ if environ is None else environ
@@ -141,5 +141,6 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
 }
 """Field name -> (environment variable, parser). ``AUDAR_MAX_UPLOAD_MB`` is in megabytes (10^6 bytes)."""
 
-BACKEND_OPTION_ENVIRONMENT = {"model": "AUDAR_MODEL", "device": "AUDAR_DEVICE", "preset": "AUDAR_PRESET"}
+BACKEND_OPTION_ENVIRONMENT = {"model": "AUDAR_MODEL", "device": "AUDAR_DEVICE", "preset": "AUDAR_PRESET",
+                              "precision": "AUDAR_PRECISION"}
 """Backend option -> environment variable."""

@@ -1,7 +1,7 @@
 """Sortformer on ONNX Runtime and NumPy, without NeMo or torch at run time.
 
 ``audar export-onnx IN.nemo OUT_DIR`` (:mod:`.export`, needs NeMo) writes one streaming
-step's two graphs; :class:`SortformerOnnxBackend` runs them with :mod:`.frontend` (NeMo's
+step's graphs (:mod:`.graphs`); :class:`SortformerOnnxBackend` runs them with :mod:`.frontend` (NeMo's
 log-mel features) and :mod:`.state` (NeMo's speaker cache and FIFO update), both NumPy.
 """
 

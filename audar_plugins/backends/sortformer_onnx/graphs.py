@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...errors import BackendLoadError
+
 __all__ = ["Encode", "Positions", "PreEncode"]
 
 
@@ -61,9 +63,8 @@ def _linear(x: torch.Tensor, layer: nn.Module) -> torch.Tensor:
 
 
 def _product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """``x @ weight.T + bias`` as ONNX ``MatMul`` on a constant (pre-transposed) and ``Add``: the
-    form int8 export quantizes (it leaves some ``Gemm`` nodes in float), and that ONNX Runtime
-    fuses back into one ``Gemm`` in float."""
+    """``x @ weight.T + bias`` as ONNX ``MatMul`` (on the weight, transposed at export) and ``Add``:
+    ONNX Runtime fuses the pair into one ``Gemm`` in float, and int8 export quantizes the ``MatMul``."""
     product = torch.matmul(x, weight.T)
     return product if bias is None else product + bias
 
@@ -74,7 +75,7 @@ class _ConformerLayer(nn.Module):
         self.layer = layer
         conv = layer.conv
         if conv.pointwise_activation != "glu_" or conv.norm_type != "batch_norm":
-            raise ValueError("the Conformer's convolution module is not a Sortformer v2 one (GLU, batch norm)")
+            raise BackendLoadError("cannot export this checkpoint: its Conformer convolution is not GLU + batch norm")
         norm = conv.batch_norm
         scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
         depthwise = conv.depthwise_conv
@@ -139,7 +140,7 @@ class Encode(nn.Module):
     def __init__(self, model) -> None:
         super().__init__()
         if any(block.pre_ln for block in model.transformer_encoder.layers):
-            raise ValueError("a pre-LayerNorm Transformer is not a Sortformer v2 checkpoint")
+            raise BackendLoadError("cannot export this checkpoint: its Transformer is pre-LayerNorm")
         self.model = model
         self.conformer = nn.ModuleList(_ConformerLayer(layer) for layer in model.encoder.layers)
         self.xscale = model.encoder.pos_enc.xscale or 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from .frontend import LogMel
 from .state import CacheSettings, CacheState, streaming_update
 
 __all__ = ["OnnxSortformer"]
+
+POSITION_LENGTHS_KEPT = 4  # sessions at two presets, each around a FIFO pop
 
 
 @dataclass
@@ -30,6 +33,7 @@ class OnnxSortformer:
 
     precision: str = "fp32"
     _positions_of: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    _positions_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def load(cls, directory: str | Path, threads: int | None = None, precision: str = "fp32") -> OnnxSortformer:
@@ -76,14 +80,17 @@ class OnnxSortformer:
         return CacheState(int(self.settings["d_model"]))
 
     def _positions(self, length: int) -> np.ndarray:
-        """The projected relative positions of ``length`` frames. Once the speaker cache is full,
-        a session's steps all have one length (or two, around the FIFO's pops)."""
-        if length not in self._positions_of:
-            if len(self._positions_of) >= 2:
-                self._positions_of.pop(next(iter(self._positions_of)))
-            frames = np.zeros(length, dtype=np.float32)
-            self._positions_of[length] = self.positions.run(None, {"frames": frames})[0]
-        return self._positions_of[length]
+        """The projected relative positions of ``length`` frames, for the last few lengths: once its
+        speaker cache is full, a session's steps all have one length (or two, around FIFO pops)."""
+        with self._positions_lock:
+            positions = self._positions_of.pop(length, None)
+            if positions is None:
+                frames = np.zeros(length, dtype=np.float32)
+                positions = self.positions.run(None, {"frames": frames})[0]
+            self._positions_of[length] = positions  # now the most recent
+            while len(self._positions_of) > POSITION_LENGTHS_KEPT:
+                del self._positions_of[next(iter(self._positions_of))]
+            return positions
 
     def step(self, cache: CacheSettings, state: CacheState, features: np.ndarray, left: int, right: int) -> np.ndarray:
         """One streaming step over ``features`` ``(n_mels, frames)`` with ``left``/``right`` context frames;
