@@ -50,6 +50,11 @@ def onnx_runtime(session: nox.Session) -> None:
                 env={"AUDAR_ONNX_EXPORTS": str(exports)})
 
 
+def _install_plugin_example(session: nox.Session) -> None:
+    # its own install: beside `-e .[cpu]` in one command, pip looks for `audar-plugins` on the index
+    session.install("--no-deps", "./tests/plugin_example")
+
+
 def _install_pyannote4(session: nox.Session, *extra: str) -> None:
     session.install("torch==2.11.0", "torchaudio==2.11.0", "pyannote.audio==4.0.7", "pandas", "pytest", "-e", ".[cpu]",
                     *extra)
@@ -59,7 +64,8 @@ def _install_pyannote4(session: nox.Session, *extra: str) -> None:
 @nox.session
 def pyannote4(session: nox.Session) -> None:
     """The adapters on pyannote.audio 4.0 and WhisperX 3.8, with NeMo for the Sortformer backend."""
-    _install_pyannote4(session, "nemo_toolkit[asr]==2.7.3", "./tests/plugin_example")
+    _install_pyannote4(session, "nemo_toolkit[asr]==2.7.3")
+    _install_plugin_example(session)
     session.run("python", "-m", "pytest", "tests/adapters", *session.posargs, env=TELEMETRY_OFF)
 
 
@@ -75,7 +81,8 @@ def pyannote3(session: nox.Session) -> None:
     """The adapters on pyannote.audio 3.3 and WhisperX 3.7 (the Sortformer cases run in pyannote4)."""
     # pyannote.audio 3.3 imports matplotlib without declaring it
     session.install("torch==2.8.0", "torchaudio==2.8.0", "pyannote.audio==3.3.2", "matplotlib", "pandas", "pytest",
-                    "-e", ".[cpu]", "./tests/plugin_example")
+                    "-e", ".[cpu]")
+    _install_plugin_example(session)
     session.install("--no-deps", "whisperx==3.7.4")
     session.run("python", "-m", "pytest", "tests/adapters", "--ignore=tests/adapters/test_sortformer_adapters.py",
                 *session.posargs, env=TELEMETRY_OFF)
