@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .backends.precision import PRECISIONS
+
 __all__ = ["add_backend_options", "add_speaker_options", "load_backend_from_args"]
 
 
@@ -13,7 +15,7 @@ def add_backend_options(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--device", metavar="DEVICE", help="cpu, cuda, cuda:1, ... (backends with models)")
     parser.add_argument("--preset", metavar="NAME",
                         help="latency preset: card, nv-30.4s, nv-10s, nv-1.04s, nv-0.32s (Sortformer)")
-    parser.add_argument("--precision", choices=("fp32", "int8", "bf16", "reduced"),
+    parser.add_argument("--precision", choices=PRECISIONS,
                         help="arithmetic of the Sortformer backends on the CPU (default fp32; see "
                              "audar_plugins.backends.precision)")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .backends.precision import PRECISIONS
+
 __all__ = ["add_serve_command"]
 
 
@@ -30,7 +32,7 @@ def add_serve_command(commands) -> None:
     models.add_argument("--model", metavar="PATH_OR_NAME", help="backend checkpoint, e.g. a .nemo path [AUDAR_MODEL]")
     models.add_argument("--device", metavar="DEVICE", help="cpu, cuda, ... (backends with models) [AUDAR_DEVICE]")
     models.add_argument("--preset", metavar="NAME", help="Sortformer latency preset [AUDAR_PRESET]")
-    models.add_argument("--precision", choices=("fp32", "int8", "bf16", "reduced"),
+    models.add_argument("--precision", choices=PRECISIONS,
                         help="Sortformer arithmetic on the CPU (default fp32) [AUDAR_PRECISION]")
     models.add_argument("--asr", dest="asr_model", metavar="MODEL_OR_DIR",
                         help="faster-whisper model (CTranslate2 directory or name); without it only diarization "

@@ -20,7 +20,7 @@ import numpy as np
 
 from ...activity import Binarization, SpeakerActivity, default_labels
 from ...audio import SAMPLE_RATE, AudioInput, load_audio
-from ...errors import InvalidOptionError, MissingDependencyError
+from ...errors import InvalidOptionError
 from ..base import ProgressCallback, SpeakerCount
 from .clustering import cluster_embeddings, normalize
 from .encoder import MEL_HOP, GE2EEncoder, MelSpectrogram
@@ -116,11 +116,6 @@ class EmbeddedBackend:
         self.options = options
         # speech shorter than 200 ms (shorter than a word) is a flicker at a speaker change
         self.binarization = Binarization(onset=0.5, offset=0.5, min_duration_on=0.2)
-        try:
-            import onnxruntime  # noqa: F401
-            import torch  # noqa: F401
-        except ImportError as error:
-            raise MissingDependencyError(error.name or "torch", "cpu", "the embedded CPU backend") from None
         self._vad = SileroVAD()
         self._mel = MelSpectrogram()
         self._encoder = GE2EEncoder(device)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import MissingDependencyError
 from ..devices import resolve_device
 from .weights import ge2e_weights
 
@@ -100,7 +101,10 @@ class GE2EEncoder:
     dimension = 256
 
     def __init__(self, device: Any = "cpu") -> None:
-        import torch
+        try:
+            import torch
+        except ImportError:
+            raise MissingDependencyError("torch", "cpu", "speaker embeddings") from None
 
         self._torch = torch
         state = torch.load(ge2e_weights(), map_location="cpu", weights_only=True)["model_state"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import MissingDependencyError
 from .weights import silero_vad_model
 
 __all__ = ["SileroVAD", "VADStream", "VAD_FRAME_SAMPLES", "VAD_FRAME_DURATION"]
@@ -38,7 +39,10 @@ class SileroVAD:
     """
 
     def __init__(self) -> None:
-        import onnxruntime
+        try:
+            import onnxruntime
+        except ImportError:
+            raise MissingDependencyError("onnxruntime", "cpu", "voice activity detection") from None
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
