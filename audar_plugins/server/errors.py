@@ -107,7 +107,11 @@ def install_error_handlers(app) -> None:
 
 
 class UnexpectedErrorMiddleware:
-    """ASGI middleware answering any other exception with a 500 (logged, no traceback sent)."""
+    """ASGI middleware answering any other exception with a 500 (logged, no traceback sent).
+
+    A client that leaves mid-request (an upload aborted mid-body) is a normal end, logged
+    at debug level: there is nobody to answer.
+    """
 
     def __init__(self, app) -> None:
         self.app = app
@@ -123,8 +127,12 @@ class UnexpectedErrorMiddleware:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        from starlette.requests import ClientDisconnect
+
         try:
             await self.app(scope, receive, watched_send)
+        except ClientDisconnect:
+            logger.debug("client left during %s %s", scope.get("method"), scope.get("path"))
         except Exception as error:
             if started:  # a streamed answer is under way: its status can no longer change
                 raise

@@ -7,7 +7,6 @@ does not know, or knows but cannot honour, is refused with a 400 naming it, neve
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 
 from ..backends.base import SpeakerCount
 from .chunking import ChunkingStrategy, parse_chunking_strategy
+from .client_values import language_code, number, prompt
 from .errors import APIError
 from .models import DIARIZATION_MODEL, TRANSCRIPTION_MODELS, diarizes_by_default, resolve_model
 from .uploads import Upload
@@ -146,16 +146,7 @@ class Fields:
 
     def number(self, name: str, low: float, high: float) -> float | None:
         text = self.text(name)
-        if text is None:
-            return None
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not low <= value <= high:
-            raise APIError(f"'{name}' must be a number in [{low:g}, {high:g}], got {text!r}", 400, name,
-                           "invalid_value")
-        return value
+        return None if text is None else number(text, name, low, high)
 
     def choice(self, name: str, choices: Iterable[str], default: str) -> str:
         choices = tuple(choices)
@@ -190,10 +181,7 @@ def read_transcription_form(form) -> TranscriptionRequest:
     fields = Fields(form)
     model = resolve_model(fields.text("model"), tuple(TRANSCRIPTION_MODELS))
     response_format = fields.choice("response_format", RESPONSE_FORMATS, "json")
-    language = fields.text("language")
-    if language is not None and not re.fullmatch(r"[a-z]{2,3}", language):
-        raise APIError(f"'language' must be an ISO-639-1 code like 'en', got {language!r}", 400, "language",
-                       "invalid_value")
+    language = language_code(fields.text("language"))
     granularities = fields.strings("timestamp_granularities")
     wrong = [value for value in granularities if value not in GRANULARITIES]
     if wrong:
@@ -214,7 +202,7 @@ def read_transcription_form(form) -> TranscriptionRequest:
         model=model,
         response_format=response_format,
         language=language,
-        prompt=fields.text("prompt"),
+        prompt=prompt(fields.text("prompt")),
         temperature=fields.number("temperature", 0.0, 1.0),
         timestamp_granularities=tuple(dict.fromkeys(granularities)) or ("segment",),
         chunking_strategy=parse_chunking_strategy(chunking_fields),

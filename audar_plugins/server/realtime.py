@@ -16,69 +16,50 @@ Server events: ``session.created`` / ``session.updated`` (the session carries a
 finalises speaker activity. Times are seconds since the start of the stream.
 
 A dropped connection is parked for ``realtime_idle_seconds``: connecting again with
-``?resume=TOKEN`` continues the stream with the same speaker labels. Refusals before the
-handshake (API key, session cap) are HTTP answers in OpenAI's error shape; problems with a
-message (bad JSON, bad audio, a message over the size cap) are ``error`` events and the
-session goes on.
+``?resume=TOKEN`` continues the stream with the same speaker labels, and every committed
+item whose ``completed`` (or ``failed``) event had not gone out is sent, whole, on the new
+connection. Refusals before the handshake (API key, session cap, a bad query value) are
+HTTP answers in OpenAI's error shape; problems with a message (bad JSON, bad audio, a
+message over the size cap, audio over the session's cap, audio arriving faster than the
+server diarizes it) are ``error`` events and the session goes on.
+
+Messages are read as they arrive, whatever the server is doing, so that keepalive pings are
+answered, and wait in an inbox; the inbox holds at most ``realtime_backlog_seconds`` of audio
+(and :data:`MAX_INBOX_MESSAGES` messages). An append that would overfill it is refused with an
+``input_too_fast`` error event naming it: its audio is not part of the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
+import contextlib
+import dataclasses
 import json
 import logging
 import secrets
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from fastapi import WebSocket
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
 from ..backends.base import SpeakerCount
 from .auth import SUBPROTOCOL_PREFIX, authorized
+from .client_values import number
 from .errors import APIError, error_for
 from .forms import Fields
-from .realtime_stream import RealtimeStream, TurnDetection
+from .realtime_protocol import Inbound, SessionOptions, audio_of, pcm16, read_message, read_session_update
+from .realtime_registry import SessionRegistry
+from .realtime_stream import Item, RealtimeStream
 
-__all__ = ["add_realtime_routes", "SessionRegistry"]
+__all__ = ["add_realtime_routes"]
 
 logger = logging.getLogger(__name__)
 
-RATES = (16_000, 24_000)
 TRANSCRIPTION = "conversation.item.input_audio_transcription"
-
-
-@dataclass
-class SessionRegistry:
-    """Live connections (capped) and parked streams waiting to be resumed."""
-
-    limit: int
-    park_seconds: float
-    active: int = 0
-    parked: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
-    live: set[str] = field(default_factory=set)  # tokens of open connections
-
-    def expire(self) -> None:
-        now = time.monotonic()
-        for token in [t for t, (deadline, _) in self.parked.items() if deadline < now]:
-            del self.parked[token]
-
-    def park(self, token: str, state: dict[str, Any]) -> None:
-        self.expire()
-        self.parked[token] = (time.monotonic() + self.park_seconds, state)
-
-    async def take(self, token: str, wait: float = 5.0) -> dict[str, Any] | None:
-        """The parked stream of ``token``, waiting a little for a connection still closing to park it."""
-        deadline = time.monotonic() + wait
-        while token in self.live and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        self.expire()
-        entry = self.parked.pop(token, None)
-        return None if entry is None else entry[1]
+MAX_INBOX_MESSAGES = 1_000
+GONE = (WebSocketDisconnect, WebSocketDisconnected, OSError)
+"""What a send or receive raises once the client has gone: a normal end, not a failure."""
 
 
 def add_realtime_routes(app) -> None:
@@ -92,27 +73,27 @@ def add_realtime_routes(app) -> None:
         if not authorized(settings.api_key, websocket.headers.get("authorization"), protocols):
             await _refuse(websocket, APIError("missing or incorrect API key", 401, code="invalid_api_key"))
             return
-        registry.expire()
-        if registry.active >= registry.limit:
+        if not registry.has_room(websocket.query_params.get("resume")):
             await _refuse(websocket, APIError(
                 f"the server is at its limit of {registry.limit} realtime sessions; try again later",
                 429, code="too_many_sessions"))
             return
-        registry.active += 1  # reserved before any await, so that the cap holds
-        try:
-            connection = await _Connection.open(websocket)
-        except APIError as error:
-            registry.active -= 1
-            await _refuse(websocket, error)
-            return
-        registry.live.add(connection.token)
-        try:
-            subprotocol = next((p for p in protocols if p == "realtime" or not p.startswith(SUBPROTOCOL_PREFIX)), None)
-            await websocket.accept(subprotocol=subprotocol)
-            await connection.run()
-        finally:
-            registry.active -= 1
-            registry.live.discard(connection.token)
+        with registry.slot():  # reserved before any await, so that the cap holds; given back however this ends
+            try:
+                connection = await _Connection.open(websocket)
+            except Exception as error:  # a bad query value, an unknown token: answered, nothing kept
+                await _refuse(websocket, error_for(error))
+                return
+            registry.live.add(connection.token)
+            try:
+                subprotocol = next((p for p in protocols if p == "realtime" or not p.startswith(SUBPROTOCOL_PREFIX)),
+                                   None)
+                await websocket.accept(subprotocol=subprotocol)
+                await connection.run()
+            except GONE:
+                logger.debug("realtime client left during the handshake")
+            finally:
+                registry.live.discard(connection.token)
 
 
 def _registry(app) -> SessionRegistry:
@@ -129,6 +110,8 @@ async def _refuse(websocket, error: APIError) -> None:
 
     try:
         await websocket.send_denial_response(JSONResponse(error.body(), status_code=error.status))
+    except GONE:
+        logger.debug("realtime client left before its refusal")
     except RuntimeError:  # an ASGI server without the denial-response extension
         await websocket.close(code=1008, reason=error.message[:120])
 
@@ -136,7 +119,8 @@ async def _refuse(websocket, error: APIError) -> None:
 class _Connection:
     """One accepted WebSocket: reads client events, runs the stream, sends server events."""
 
-    def __init__(self, websocket, stream: RealtimeStream, diarize: bool, token: str) -> None:
+    def __init__(self, websocket, stream: RealtimeStream, diarize: bool, token: str,
+                 options: SessionOptions) -> None:
         self.websocket = websocket
         self.app = websocket.app
         self.engine = websocket.app.state.engine
@@ -144,15 +128,16 @@ class _Connection:
         self.stream = stream
         self.diarize = diarize
         self.token = token
-        self.rate = 24_000  # OpenAI's realtime PCM rate until session.update says otherwise
-        self.language: str | None = None
-        self.model = "gpt-4o-transcribe-diarize" if diarize else "gpt-4o-transcribe"
+        self.options = options
+        self.stream.turn_detection = options.turn_detection
         self.resampler = None
-        self.items: asyncio.Queue = asyncio.Queue()
+        self.inbox: asyncio.Queue[Inbound | None] = asyncio.Queue()
+        self.backlog = 0.0  # seconds of audio in the inbox
+        self.items: asyncio.Queue[Item | None] = asyncio.Queue()
+        self.unfinished: list[Item] = []  # taken by the worker, their last event not sent
         self.send_lock = asyncio.Lock()
         self.events = 0
         self.finished = False
-        self.current = None  # the item being transcribed
 
     @classmethod
     async def open(cls, websocket) -> _Connection:
@@ -163,106 +148,112 @@ class _Connection:
             raise APIError(f"the {engine.backend.name!r} backend does not stream: serve a streaming backend "
                            "(embedded or sortformer) for /v1/realtime", 400, code="backend_not_streaming")
         diarize = bool(query.boolean("diarize"))
+        max_speakers = query.text("max_speakers")
+        if max_speakers is not None:
+            max_speakers = number(max_speakers, "max_speakers", 1, 64, whole=True)
         token = query.text("resume")
         if token is not None:
             parked = await _registry(websocket.app).take(token)
             if parked is None:
                 raise APIError("unknown or expired resume token", 404, param="resume", code="session_not_found")
-            connection = cls(websocket, RealtimeStream.resume(engine.backend, parked["stream"]), parked["diarize"], token)
-            connection.rate, connection.language, connection.model = parked["rate"], parked["language"], parked["model"]
-            for item in parked["items"]:  # committed before the drop, not yet transcribed
+            connection = cls(websocket, RealtimeStream.resume(engine.backend, parked["stream"]), parked["diarize"],
+                             token, parked["options"])
+            for item in parked["items"]:  # committed before the drop, their events not all sent
                 connection.items.put_nowait(item)
             return connection
-        speakers = SpeakerCount(max_speakers=query.integer("max_speakers"))
-        stream = RealtimeStream(engine.backend, speakers, keep_activity=diarize and engine.whisper is not None)
-        return cls(websocket, stream, diarize, secrets.token_urlsafe(24))
+        stream = RealtimeStream(engine.backend, SpeakerCount(max_speakers=max_speakers),
+                                keep_activity=diarize and engine.whisper is not None)
+        model = "gpt-4o-transcribe-diarize" if diarize else "gpt-4o-transcribe"
+        return cls(websocket, stream, diarize, secrets.token_urlsafe(24), SessionOptions(model=model))
 
-    # -- the loop ----------------------------------------------------------------------------
+    # -- the loops ---------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Handle the inbox in order until the stream ends (closed 1000) or the client leaves (parked)."""
         await self.send({"type": "session.created", "session": self.session()})
         worker = asyncio.create_task(self.transcribe_items())
-        dropped = True
+        reader = asyncio.create_task(self.receive())
+        try:
+            while (inbound := await self.inbox.get()) is not None:
+                self.backlog -= inbound.seconds
+                await self.handle(inbound)
+                if self.finished:
+                    break
+        except GONE:
+            logger.debug("realtime client %s left", self.stream.id)
+        finally:
+            reader.cancel()
+            if not self.finished:
+                await self.park(worker)
+        with contextlib.suppress(*GONE):
+            await self.websocket.close(code=1000)
+
+    async def receive(self) -> None:
+        """Read messages as they come (keepalive pings stay answered) into the inbox, within the backlog cap."""
+        idle = self.settings.realtime_idle_seconds
         try:
             while True:
                 try:
-                    message = await asyncio.wait_for(self.websocket.receive(),
-                                                     timeout=self.settings.realtime_idle_seconds)
+                    message = await asyncio.wait_for(self.websocket.receive(), timeout=idle)
                 except asyncio.TimeoutError:
-                    await self.error(APIError(f"no message for {self.settings.realtime_idle_seconds:g} s: closing; "
-                                              "resume with the session's resume_token", 408, code="idle_timeout"))
+                    await self.error(APIError(f"no message for {idle:g} s: closing; resume with the session's "
+                                              "resume_token", 408, code="idle_timeout"))
                     await self.websocket.close(code=1001)
-                    break
+                    return
                 if message["type"] == "websocket.disconnect":
-                    break
-                await self.handle(message)
-                if self.finished:
-                    dropped = False
-                    break
-        except WebSocketDisconnect:
-            pass
+                    return
+                inbound = read_message(message, self.settings.max_message_bytes, self.options.rate)
+                if inbound.seconds and (self.backlog + inbound.seconds > self.settings.realtime_backlog_seconds
+                                        or self.inbox.qsize() >= MAX_INBOX_MESSAGES):
+                    await self.error(APIError(
+                        f"audio arrives faster than this server can diarize it: {self.backlog:.1f} s are waiting "
+                        f"(the limit is {self.settings.realtime_backlog_seconds:g} s); this message's "
+                        f"{inbound.seconds:.2f} s were not added to the stream: send at real time or slower", 429,
+                        code="input_too_fast"), inbound.event_id)
+                    continue
+                self.backlog += inbound.seconds
+                self.inbox.put_nowait(inbound)
+        except GONE:
+            logger.debug("realtime client %s left", self.stream.id)
         finally:
-            if dropped:
-                await self.park(worker)
-            else:
-                worker.cancel()
-        if not dropped:
-            await self.websocket.close(code=1000)
+            self.inbox.put_nowait(None)
 
     async def park(self, worker: asyncio.Task) -> None:
-        """Keep the stream, and the items not yet transcribed, for a connection with the token."""
+        """Keep the stream, and the items whose events did not all go out, for a connection with the token."""
         worker.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await worker
-        except (asyncio.CancelledError, Exception):  # the client is gone: nobody to tell
-            pass
-        pending = [self.current] if self.current is not None else []
+        pending = list(self.unfinished)
         while not self.items.empty():
             item = self.items.get_nowait()
             if item is not None:
                 pending.append(item)
         if not self.stream.closed:
-            state = await self.engine.run(self.stream.park, live=True)
-            _registry(self.app).park(self.token, {"stream": state, "diarize": self.diarize, "rate": self.rate,
-                                                  "language": self.language, "model": self.model, "items": pending})
+            state = await self.engine.run(self.stream.park, lane="live")
+            _registry(self.app).park(self.token, {"stream": state, "diarize": self.diarize, "options": self.options,
+                                                  "items": pending})
 
-    async def handle(self, message: dict[str, Any]) -> None:
-        data = message.get("bytes")
-        text = message.get("text")
-        size = len(data) if data is not None else len(text or "")
-        if size > self.settings.max_message_bytes:
-            await self.error(APIError(f"a message of {size} bytes is over the limit of "
-                                      f"{self.settings.max_message_bytes}", 413, code="message_too_large"))
-            return
+    async def handle(self, inbound: Inbound) -> None:
+        """Act on one message; every bad one is answered with an error event and the session goes on."""
         try:
-            if data is not None:
-                await self.append(_pcm16(data), 16_000)
-                return
-            try:
-                event = json.loads(text or "")
-            except json.JSONDecodeError as error:
-                raise APIError(f"not JSON: {error}", 400, code="invalid_json") from None
-            if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-                raise APIError("an event is a JSON object with a string 'type'", 400, code="invalid_event")
-            await self.dispatch(event)
-        except Exception as error:  # every bad message is answered; the session goes on
-            await self.error(error_for(error), event_id=_event_id(text))
+            if inbound.error is not None:
+                raise inbound.error
+            if inbound.audio is not None:
+                await self.append(pcm16(inbound.audio), 16_000)
+            else:
+                await self.dispatch(inbound.event)
+        except GONE:
+            raise
+        except Exception as error:
+            await self.error(error_for(error), inbound.event_id)
 
     async def dispatch(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind in ("session.update", "transcription_session.update"):
-            self.update(event.get("session"))
+            self.update(read_session_update(event.get("session"), self.options))
             await self.send({"type": "session.updated", "session": self.session()})
         elif kind == "input_audio_buffer.append":
-            audio = event.get("audio")
-            if not isinstance(audio, str):
-                raise APIError("input_audio_buffer.append needs 'audio', base64 PCM16", 400, param="audio",
-                               code="invalid_value")
-            try:
-                raw = base64.b64decode(audio, validate=True)
-            except (binascii.Error, ValueError):
-                raise APIError("'audio' is not valid base64", 400, param="audio", code="invalid_value") from None
-            await self.append(_pcm16(raw), self.rate)
+            await self.append(audio_of(event), self.options.rate)
         elif kind == "input_audio_buffer.commit":
             if self.stream.buffered_seconds < 0.1:
                 raise APIError(f"buffer too small: {1000 * self.stream.buffered_seconds:.0f} ms of audio; a commit "
@@ -272,49 +263,43 @@ class _Connection:
             self.stream.clear()
             await self.send({"type": "input_audio_buffer.cleared"})
         elif kind == "audar.stream.end":
-            if self.resampler is not None:  # the resampler's last samples
-                tail = self.resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
-                if tail.size:
-                    block, events = await self.engine.run(self.stream.push, tail, live=True)
-                    await self.publish_activity(block)
-                    await self.publish(events)
-            block, events = await self.engine.run(self.stream.finish, live=True)
-            await self.publish_activity(block)
-            await self.publish(events)
-            await self.items.put(None)
-            await self.items.join()  # the worker answers every item, even when sending fails
-            await self.send({"type": "audar.stream.ended", "duration": self.stream.received_seconds,
-                             "speakers": list(self.stream.labels)})
-            self.finished = True
+            await self.end()
         else:
-            raise APIError(f"unknown event type {kind!r}", 400, param="type", code="unknown_event")
+            raise APIError(f"unknown event type {kind[:80]!r}", 400, param="type", code="unknown_event")
 
-    def update(self, session: Any) -> None:
-        """Apply a ``session.update``: audio format, transcription model/language, turn detection."""
-        if not isinstance(session, dict):
-            raise APIError("session.update needs a 'session' object", 400, param="session", code="invalid_value")
-        audio = session.get("audio")
-        audio = audio.get("input") if isinstance(audio, dict) else None
-        audio = audio if isinstance(audio, dict) else {}
-        form = audio.get("format", session.get("input_audio_format"))
-        if form is not None:
-            self.rate = _rate(form)
+    def update(self, options: SessionOptions) -> None:
+        if options.rate != self.options.rate:
             self.resampler = None
-        transcription = audio.get("transcription", session.get("input_audio_transcription"))
-        if isinstance(transcription, dict):
-            self.model = transcription.get("model", self.model)
-            self.language = transcription.get("language", self.language)
-        if "turn_detection" in audio or "turn_detection" in session:
-            self.stream.turn_detection = _turn_detection(audio.get("turn_detection", session.get("turn_detection")))
+        self.options = options
+        self.stream.turn_detection = options.turn_detection
+
+    async def end(self) -> None:
+        """``audar.stream.end``: flush the stream, transcribe every item, answer ``audar.stream.ended``."""
+        if self.resampler is not None:  # the resampler's last samples
+            tail = self.resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+            if tail.size:
+                block, events = await self.engine.run(self.stream.push, tail, lane="live")
+                await self.publish_activity(block)
+                await self.publish(events)
+        block, events = await self.engine.run(self.stream.finish, lane="live")
+        await self.publish_activity(block)
+        await self.publish(events)
+        await self.items.put(None)
+        await self.items.join()  # the worker answers every item, even when sending fails
+        await self.send({"type": "audar.stream.ended", "duration": self.stream.received_seconds,
+                         "speakers": list(self.stream.labels)})
+        self.finished = True
 
     def session(self) -> dict[str, Any]:
-        detection = self.stream.turn_detection
+        options = self.options
+        detection = options.turn_detection
         return {
             "id": self.stream.id, "object": "realtime.transcription_session", "type": "transcription",
             "audio": {"input": {
-                "format": {"type": "audio/pcm", "rate": self.rate},
-                "transcription": {"model": self.model, "language": self.language},
-                "turn_detection": None if detection is None else {"type": "server_vad", **detection.__dict__},
+                "format": {"type": "audio/pcm", "rate": options.rate},
+                "transcription": {"model": options.model, "language": options.language, "prompt": options.prompt},
+                "turn_detection": None if detection is None else {"type": "server_vad",
+                                                                  **dataclasses.asdict(detection)},
             }},
             "diarize": self.diarize,
             "speakers": list(self.stream.labels),
@@ -324,16 +309,18 @@ class _Connection:
     # -- audio -------------------------------------------------------------------------------
 
     async def append(self, samples: np.ndarray, rate: int) -> None:
-        if self.stream.received_seconds > self.settings.max_audio_seconds:
-            raise APIError(f"this session is over the limit of {self.settings.max_audio_seconds:g} s of audio",
-                           400, code="audio_too_long")
+        limit = self.settings.max_audio_seconds
+        if self.stream.received_seconds + samples.size / rate > limit:
+            raise APIError(f"this message's {samples.size / rate:.2f} s would take the session over its limit of "
+                           f"{limit:g} s of audio ({self.stream.received_seconds:.2f} s so far): not added", 400,
+                           code="audio_too_long")
         if rate != 16_000:
             if self.resampler is None:
                 import soxr
 
                 self.resampler = soxr.ResampleStream(rate, 16_000, 1, dtype="float32")
             samples = self.resampler.resample_chunk(samples)
-        block, events = await self.engine.run(self.stream.push, samples, live=True)
+        block, events = await self.engine.run(self.stream.push, samples, lane="live")
         await self.publish_activity(block)
         await self.publish(events)
 
@@ -357,23 +344,24 @@ class _Connection:
     # -- transcripts -------------------------------------------------------------------------
 
     async def transcribe_items(self) -> None:
-        """Transcribe committed items in order, one at a time."""
-        while True:
-            item = await self.items.get()
+        """Transcribe committed items in order, one at a time; an item is done once its last event is sent."""
+        while (item := await self.items.get()) is not None:
             try:
-                if item is None:
-                    return
-                self.current = item
                 await self.transcribe(item)
             except asyncio.CancelledError:
+                self.unfinished.append(item)  # the connection is parking: the next one sends it
                 raise
-            except Exception:  # a send to a closed socket: the receive loop sees the disconnect
-                logger.debug("could not send item %s", item.id, exc_info=True)
+            except Exception as error:  # a send that failed: the client left (or, logged, a bug)
+                self.unfinished.append(item)
+                if isinstance(error, GONE):
+                    logger.debug("realtime client left before item %s went out", item.id)
+                else:
+                    logger.error("could not send item %s", item.id, exc_info=error)
             finally:
-                self.current = None
                 self.items.task_done()
+        self.items.task_done()
 
-    async def transcribe(self, item) -> None:
+    async def transcribe(self, item: Item) -> None:
         base = {"item_id": item.id, "content_index": 0}
         whisper = self.engine.whisper
         if whisper is None:
@@ -381,21 +369,23 @@ class _Connection:
                 "this server has no ASR model (start it with --asr); speaker activity still streams",
                 400, code="asr_unavailable").body()["error"]})
             return
-        try:
-            turns = await self.engine.run(self.stream.transcribe, item, whisper, self.language, self.diarize)
-        except Exception as error:
-            self.current = None
-            await self.send({"type": f"{TRANSCRIPTION}.failed", **base, "error": error_for(error).body()["error"]})
-            return
-        self.current = None  # its events are going out: a resumed session does not redo it
-        for index, (speaker, start, end, text) in enumerate(turns):
+        if item.turns is None:
+            options = self.options
+            try:
+                item.turns = await self.engine.run(self.stream.transcribe, item, whisper, options.language,
+                                                   self.diarize, options.prompt, self.settings.asr_time_factor,
+                                                   lane="live_asr")
+            except Exception as error:
+                await self.send({"type": f"{TRANSCRIPTION}.failed", **base, "error": error_for(error).body()["error"]})
+                return
+        for index, (speaker, start, end, text) in enumerate(item.turns):
             segment_id = f"seg_{item.id[5:]}_{index}"
             if self.diarize:
                 await self.send({"type": f"{TRANSCRIPTION}.segment", **base, "id": segment_id, "speaker": speaker,
                                  "start": round(start, 3), "end": round(end, 3), "text": text})
             delta = text if index == 0 else " " + text
             await self.send({"type": f"{TRANSCRIPTION}.delta", **base, "delta": delta})
-        transcript = " ".join(text for *_, text in turns)
+        transcript = " ".join(text for *_, text in item.turns)
         await self.send({"type": f"{TRANSCRIPTION}.completed", **base, "transcript": transcript,
                          "usage": {"type": "duration", "seconds": round(item.end - item.start, 3)}})
 
@@ -411,39 +401,6 @@ class _Connection:
         await self.send({"type": "error", "error": {**body, "event_id": event_id}})
 
 
-def _pcm16(data: bytes) -> np.ndarray:
-    if len(data) % 2:
-        raise APIError(f"PCM16 audio comes in 2-byte samples, got {len(data)} bytes", 400, param="audio",
-                       code="invalid_audio")
-    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-
-
-def _rate(form: Any) -> int:
-    if form == "pcm16":  # the older session shape: 24 kHz
-        return 24_000
-    if isinstance(form, dict) and form.get("type") == "audio/pcm":
-        rate = form.get("rate", 24_000)
-        if rate in RATES:
-            return int(rate)
-        raise APIError(f"PCM rate {rate!r} is not supported: use 24000 or 16000", 400,
-                       param="session.audio.input.format.rate", code="unsupported_format")
-    raise APIError(f"audio format {form!r} is not supported: use audio/pcm at 24000 or 16000 Hz", 400,
-                   param="session.audio.input.format", code="unsupported_format")
-
-
-def _turn_detection(value: Any) -> TurnDetection | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or value.get("type", "server_vad") != "server_vad":
-        raise APIError("turn_detection is null or {'type': 'server_vad', ...}", 400,
-                       param="session.audio.input.turn_detection", code="unsupported_turn_detection")
-    try:
-        return TurnDetection(int(value.get("silence_duration_ms", 500)), int(value.get("prefix_padding_ms", 300)))
-    except (TypeError, ValueError):
-        raise APIError("silence_duration_ms and prefix_padding_ms are integers", 400,
-                       param="session.audio.input.turn_detection", code="invalid_value") from None
-
-
 def _active_spans(block) -> list[list[tuple[float, float]]]:
     """Each speaker's spans of frames over 0.5 in ``block``."""
     spans = []
@@ -452,13 +409,3 @@ def _active_spans(block) -> list[list[tuple[float, float]]]:
         spans.append([(block.start + a * block.frame_duration, block.start + b * block.frame_duration)
                       for a, b in zip(edges[::2], edges[1::2])])
     return spans
-
-
-def _event_id(text: str | None) -> str | None:
-    try:
-        event = json.loads(text or "")
-    except (json.JSONDecodeError, TypeError):
-        return None
-    return event.get("event_id") if isinstance(event, dict) else None
-
-

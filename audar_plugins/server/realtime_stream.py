@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import math
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -31,7 +32,10 @@ __all__ = ["Item", "RealtimeStream", "TurnDetection"]
 UNKNOWN_SPEAKER = "unknown"
 """The speaker of words said when the backend had heard nobody."""
 MAX_ITEM_SECONDS = 30.0
-"""An item is committed by itself when its audio reaches this length (whisper's window)."""
+"""With turn detection, an item is committed by itself when its audio reaches this length (whisper's window)."""
+MAX_BUFFER_SECONDS = 300.0
+"""Without turn detection, uncommitted audio is committed by itself at this length (19 MB of float32),
+so that a client that never commits holds a bounded buffer; nothing is dropped."""
 ACTIVE = 0.5
 
 
@@ -51,6 +55,7 @@ class Item:
     previous_id: str | None
     start: float
     audio: np.ndarray
+    turns: list | None = None  # once transcribed: kept until its events have gone out
 
     @property
     def end(self) -> float:
@@ -179,22 +184,26 @@ class RealtimeStream:
                 # up to where the activity is known: later audio may be the next turn
                 events.append(self.commit(until=block.end))
                 return events
-        if detection is not None and buffered >= MAX_ITEM_SECONDS:
+        if buffered >= (MAX_ITEM_SECONDS if detection is not None else MAX_BUFFER_SECONDS):
             events.append(self.commit(until=block.end if block.end > buffer.start else None))
         return events
 
     # -- transcripts -------------------------------------------------------------------------
 
-    def transcribe(self, item: Item, whisper, language: str | None, diarize: bool, prompt: str | None = None):
-        """The item's turns: ``[(speaker, start, end, text)]`` (speaker ``None`` without diarization)."""
+    def transcribe(self, item: Item, whisper, language: str | None, diarize: bool, prompt: str | None = None,
+                   time_factor: float = math.inf):
+        """The item's turns: ``[(speaker, start, end, text)]`` (speaker ``None`` without diarization);
+        decoding is bounded as :func:`~.transcription.within_time` bounds it."""
         from ..adapters.faster_whisper import words_from_segments
         from ..alignment.transcript import build_transcript
         from ..alignment.words import Word
+        from .transcription import within_time
 
         if item.audio.size < SAMPLE_RATE // 10:
             return []
         segments, info = whisper.transcribe(item.audio, language=language, word_timestamps=True,
                                             initial_prompt=prompt, condition_on_previous_text=False)
+        segments = within_time(segments, item.audio.size / SAMPLE_RATE, time_factor)
         words = [Word(w.text, _shift(w.start, item.start), _shift(w.end, item.start), w.probability)
                  for w in words_from_segments(segments)]
         if not words:

@@ -72,7 +72,7 @@ async def transcriptions(request: Request) -> Response:
 
 def _start_transcription(engine: Engine, job: TranscriptionRequest) -> Transcription:
     waveform = decode_upload(job.upload, engine.settings.max_audio_seconds)
-    return Transcription(engine.whisper, engine.backend, waveform, job)
+    return Transcription(engine.whisper, engine.backend, waveform, job, engine.settings.asr_time_factor)
 
 
 def _transcribe(engine: Engine, job: TranscriptionRequest) -> str:

@@ -16,9 +16,11 @@ from typing import Any
 
 from ..errors import InvalidOptionError
 
-__all__ = ["ENVIRONMENT", "Settings"]
+__all__ = ["ASR_GRACE_SECONDS", "ENVIRONMENT", "Settings"]
 
 MB = 1_000_000
+ASR_GRACE_SECONDS = 30.0
+"""Decoding time every request gets on top of ``asr_time_factor`` x its audio."""
 
 
 def _default_workers() -> int:
@@ -47,9 +49,16 @@ class Settings:
         Larger request bodies are refused with 413 while they arrive.
     max_audio_seconds
         Longer audio is refused with 400 before it is diarized or transcribed.
-    max_realtime_sessions, realtime_idle_seconds, max_message_bytes
-        Limits of the ``/v1/realtime`` WebSocket: concurrent sessions, seconds without a
-        message before a session is closed, bytes per message.
+    max_realtime_sessions, realtime_idle_seconds, max_message_bytes, realtime_backlog_seconds
+        Limits of the ``/v1/realtime`` WebSocket: sessions open or parked at once, seconds
+        without a message before a session is closed (and how long a dropped one stays
+        parked), bytes per message, seconds of received audio that may wait to be diarized
+        (appends beyond it are refused with ``input_too_fast``).
+    asr_time_factor
+        Seconds the ASR model may spend decoding per second of audio, plus
+        :data:`ASR_GRACE_SECONDS`; a request (or realtime item) over it is answered
+        ``transcription_too_slow``. Bounds what one request (a repetitive ``prompt``
+        multiplies whisper's temperature fallbacks) can take from everyone else.
     workers
         Threads that run the CPU work (decoding, diarization, ASR); requests beyond that
         wait in a queue.
@@ -67,6 +76,8 @@ class Settings:
     max_realtime_sessions: int = 8
     realtime_idle_seconds: float = 60.0
     max_message_bytes: int = 1 * MB
+    realtime_backlog_seconds: float = 20.0
+    asr_time_factor: float = 1.0
     workers: int = field(default_factory=_default_workers)
 
     def __post_init__(self) -> None:
@@ -76,7 +87,7 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidOptionError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("max_audio_seconds", "realtime_idle_seconds"):
+        for name in ("max_audio_seconds", "realtime_idle_seconds", "realtime_backlog_seconds", "asr_time_factor"):
             if not getattr(self, name) > 0:
                 raise InvalidOptionError(f"{name} must be positive, got {getattr(self, name)!r}")
         if self.api_key is not None and not self.api_key.strip():
@@ -137,6 +148,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_realtime_sessions": ("AUDAR_MAX_REALTIME_SESSIONS", int),
     "realtime_idle_seconds": ("AUDAR_REALTIME_IDLE_SECONDS", float),
     "max_message_bytes": ("AUDAR_MAX_MESSAGE_BYTES", int),
+    "realtime_backlog_seconds": ("AUDAR_REALTIME_BACKLOG_SECONDS", float),
+    "asr_time_factor": ("AUDAR_ASR_TIME_FACTOR", float),
     "workers": ("AUDAR_WORKERS", int),
 }
 """Field name -> (environment variable, parser). ``AUDAR_MAX_UPLOAD_MB`` is in megabytes (10^6 bytes)."""

@@ -9,7 +9,9 @@ whatever is left and gives the words, the text and, with diarization, the speake
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +26,22 @@ from ..audio import SAMPLE_RATE
 from ..backends.base import Backend
 from .errors import APIError
 from .forms import TranscriptionRequest
+from .settings import ASR_GRACE_SECONDS
 
-__all__ = ["Transcription", "TranscriptionResult"]
+__all__ = ["Transcription", "TranscriptionResult", "within_time"]
+
+
+def within_time(segments: Iterable[Any], audio_seconds: float, factor: float) -> Iterator[Any]:
+    """``segments`` as faster-whisper decodes them, until decoding has taken longer than
+    ``factor`` x ``audio_seconds`` + :data:`ASR_GRACE_SECONDS`: then a 400 ``transcription_too_slow``."""
+    allowed = factor * audio_seconds + ASR_GRACE_SECONDS
+    started = time.monotonic()
+    for segment in segments:
+        if time.monotonic() - started > allowed:
+            raise APIError(f"decoding took over {allowed:.0f} s for {audio_seconds:.1f} s of audio, this server's "
+                           "limit: shorten the audio, or drop a repetitive prompt (it makes whisper decode each "
+                           "window again at every fallback temperature)", 400, code="transcription_too_slow")
+        yield segment
 
 
 @dataclass(frozen=True)
@@ -54,7 +70,8 @@ class Transcription:
         What has been decoded so far.
     """
 
-    def __init__(self, whisper, backend: Backend, waveform: np.ndarray, request: TranscriptionRequest) -> None:
+    def __init__(self, whisper, backend: Backend, waveform: np.ndarray, request: TranscriptionRequest,
+                 time_factor: float = math.inf) -> None:
         self.request = request
         self.duration = waveform.shape[0] / SAMPLE_RATE
         self.activity: SpeakerActivity | None = (
@@ -69,7 +86,7 @@ class Transcription:
             raise APIError(f"'language' {request.language!r} is not a language the ASR model knows", 400,
                            "language", "invalid_value") from error
         self.language: str | None = info.language
-        self._pending = iter(pending)
+        self._pending = within_time(pending, self.duration, time_factor)
         self.segments: list[Any] = []
         self.words: list[Word] = []
 
