@@ -14,15 +14,20 @@ Every backend works on the same waveform: a 1-D ``numpy.float32`` array at
 
 Channels are averaged and the rate is converted with soxr. Files are decoded
 block by block, so the peak memory is the 16 kHz result plus one block,
-whatever the channel count or rate of the source. Any failure raises an
-:class:`~audar_plugins.errors.AudioError`.
+whatever the channel count or rate of the source. A file whose header leaves
+its length unknown (a streamed FLAC, say) is decoded to its end all the same;
+``max_seconds`` bounds the decoding of any input, header or not. Any failure
+raises an :class:`~audar_plugins.errors.AudioError`, whose message names the
+file by its name, never by an object's repr.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO, Union
 
@@ -33,10 +38,11 @@ from .errors import (
     AudioNotFoundError,
     EmptyAudioError,
     InvalidAudioError,
+    InvalidOptionError,
     UnsupportedAudioTypeError,
 )
 
-__all__ = ["SAMPLE_RATE", "AudioInput", "load_audio", "validate_sample_rate"]
+__all__ = ["SAMPLE_RATE", "AudioInput", "AudioTooLongError", "load_audio", "validate_sample_rate"]
 
 SAMPLE_RATE = 16_000
 """The rate every backend works at, in Hz."""
@@ -44,6 +50,27 @@ SAMPLE_RATE = 16_000
 MIN_SAMPLE_RATE = 4_000
 MAX_SAMPLE_RATE = 768_000
 _BLOCK_SECONDS = 10.0
+_UNKNOWN_FRAMES = 2**63 - 1
+"""What libsndfile reports as ``frames`` when a header leaves the length unknown (SF_COUNT_MAX)."""
+_MAX_RESERVE = SAMPLE_RATE * 3600 * 4
+"""The most output samples reserved up front on a header's word (4 h); beyond, the buffer grows."""
+_OBJECT_REPR = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>")
+"""An object's default repr, which soundfile puts in its messages about file objects."""
+
+
+class AudioTooLongError(InvalidAudioError):
+    """The audio is longer than the ``max_seconds`` given to :func:`load_audio`.
+
+    ``seconds`` is the length the header states, or ``None`` when decoding stopped
+    as soon as it passed ``limit`` (a header that states no length).
+    """
+
+    def __init__(self, name: str, seconds: float | None, limit: float) -> None:
+        length = "longer than" if seconds is None else f"{seconds:.1f} s long, over"
+        super().__init__(f"{name} is {length} the limit of {limit:g} s")
+        self.seconds = seconds
+        self.limit = limit
+
 
 AudioInput = Union[str, os.PathLike, BinaryIO, bytes, np.ndarray, Mapping[str, Any], Any]
 """What :func:`load_audio` accepts (``Any`` stands for ``torch.Tensor``)."""
@@ -64,7 +91,7 @@ def validate_sample_rate(sample_rate: Any, what: str = "sample_rate") -> int:
     return rate
 
 
-def load_audio(source: AudioInput, sample_rate: int | None = None) -> np.ndarray:
+def load_audio(source: AudioInput, sample_rate: int | None = None, *, max_seconds: float | None = None) -> np.ndarray:
     """Decode ``source`` to a 1-D float32 waveform at 16 kHz.
 
     Parameters
@@ -75,6 +102,10 @@ def load_audio(source: AudioInput, sample_rate: int | None = None) -> np.ndarray
         Rate of an array or tensor ``source``, in Hz (default 16000). Files and
         pyannote ``waveform`` mappings carry their own rate; giving one that
         disagrees with theirs is an error.
+    max_seconds
+        Refuse audio longer than this, in seconds: on the stated length before
+        decoding where a header states one, and otherwise as soon as the
+        decoded audio passes it, so a huge input is never decoded in full.
 
     Returns
     -------
@@ -84,25 +115,31 @@ def load_audio(source: AudioInput, sample_rate: int | None = None) -> np.ndarray
     Raises
     ------
     AudioError
-        One of its subclasses, naming what is wrong with the input.
+        One of its subclasses, naming what is wrong with the input;
+        :class:`AudioTooLongError` for audio over ``max_seconds``.
     """
+    if max_seconds is not None:
+        if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float, np.integer, np.floating)) \
+                or not max_seconds >= 0:
+            raise InvalidOptionError(f"max_seconds must be a number of seconds >= 0, got {max_seconds!r}")
+        max_seconds = None if math.isinf(max_seconds) else float(max_seconds)
     if isinstance(source, Mapping):
-        return _load_mapping(source, sample_rate)
+        return _load_mapping(source, sample_rate, max_seconds)
     if isinstance(source, (str, os.PathLike)):
-        return _load_file(_existing_path(source), sample_rate, channel=None)
+        return _load_file(_existing_path(source), sample_rate, None, max_seconds)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _load_file(io.BytesIO(bytes(source)), sample_rate, channel=None)
+        return _load_file(io.BytesIO(bytes(source)), sample_rate, None, max_seconds)
     if hasattr(source, "read"):
-        return _load_file(_seekable(source), sample_rate, channel=None)
+        return _load_file(_seekable(source), sample_rate, None, max_seconds)
     if isinstance(source, np.ndarray) or _is_torch_tensor(source):
-        return _load_array(source, SAMPLE_RATE if sample_rate is None else sample_rate, channel=None)
+        return _load_array(source, SAMPLE_RATE if sample_rate is None else sample_rate, None, max_seconds)
     raise UnsupportedAudioTypeError(
         f"cannot read audio from a {type(source).__name__}; pass a path, a binary file object, "
         "bytes, a numpy array or torch tensor, or a pyannote AudioFile mapping"
     )
 
 
-def _load_mapping(source: Mapping[str, Any], sample_rate: int | None) -> np.ndarray:
+def _load_mapping(source: Mapping[str, Any], sample_rate: int | None, max_seconds: float | None) -> np.ndarray:
     channel = source.get("channel")
     if channel is not None and (isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or channel < 0):
         raise InvalidAudioError(f"'channel' must be a non-negative integer, got {channel!r}")
@@ -119,13 +156,13 @@ def _load_mapping(source: Mapping[str, Any], sample_rate: int | None) -> np.ndar
             )
         if np.ndim(waveform) != 2:
             raise InvalidAudioError(f"'waveform' must have shape (channel, time), got {tuple(np.shape(waveform))}")
-        return _load_array(waveform, rate, channel)
+        return _load_array(waveform, rate, channel, max_seconds)
     if "audio" in source:
         audio = source["audio"]
         if isinstance(audio, (str, os.PathLike)):
-            return _load_file(_existing_path(audio), sample_rate, channel)
+            return _load_file(_existing_path(audio), sample_rate, channel, max_seconds)
         if hasattr(audio, "read"):
-            return _load_file(_seekable(audio), sample_rate, channel)
+            return _load_file(_seekable(audio), sample_rate, channel, max_seconds)
         raise UnsupportedAudioTypeError(
             f"'audio' must be a path or a binary file object, got {type(audio).__name__}"
         )
@@ -156,37 +193,78 @@ def _seekable(file: Any) -> BinaryIO:
     return io.BytesIO(data)
 
 
-def _load_file(file: str | BinaryIO, sample_rate: int | None, channel: int | None) -> np.ndarray:
+def _load_file(file: str | BinaryIO, sample_rate: int | None, channel: int | None,
+               max_seconds: float | None) -> np.ndarray:
     import soundfile as sf
 
     name = file if isinstance(file, str) else getattr(file, "name", "<file object>")
     try:
-        sound = sf.SoundFile(file)
+        sound = _forward_reader()(file)
     except (sf.LibsndfileError, RuntimeError, TypeError) as error:
-        raise AudioDecodeError(f"cannot decode {name!r} as audio: {error}") from error
+        raise AudioDecodeError(f"cannot decode {name!r} as audio: {_reason(error)}") from error
     with sound:
         rate = validate_sample_rate(sound.samplerate, what=f"the sample rate of {name!r}")
         if sample_rate is not None and validate_sample_rate(sample_rate) != rate:
             raise InvalidAudioError(f"sample_rate={sample_rate} disagrees with the file's {rate} Hz")
         if channel is not None and channel >= sound.channels:
             raise InvalidAudioError(f"channel {channel} requested but {name!r} has {sound.channels}")
+        expected = sound.frames if 0 < sound.frames < _UNKNOWN_FRAMES else None
+        if expected is not None and max_seconds is not None and expected > max_seconds * rate:
+            raise AudioTooLongError(repr(name), expected / rate, max_seconds)
+        # one sample past the limit is enough to know the audio is too long
+        budget = math.inf if max_seconds is None else math.floor(max_seconds * rate) + 1
         block = max(1, int(_BLOCK_SECONDS * rate))
 
         def blocks() -> Iterator[np.ndarray]:
+            read = 0
             try:
-                while True:
-                    frames = sound.read(block, dtype="float32", always_2d=True)
+                while read < budget:
+                    frames = sound.read(int(min(block, budget - read)), dtype="float32", always_2d=True)
                     if not len(frames):
                         return
+                    read += len(frames)
                     yield frames.T
             except (sf.LibsndfileError, RuntimeError) as error:
-                raise AudioDecodeError(f"{name!r} is corrupt after {sound.tell() / rate:.2f} s: {error}") from error
+                at = _position(sound, read) / rate
+                raise AudioDecodeError(f"{name!r} is corrupt after {at:.2f} s: {_reason(error)}") from error
 
-        expected = sound.frames if sound.frames > 0 else None
-        return _mono_16k(blocks(), rate, channel, name, expected)
+        return _mono_16k(blocks(), rate, channel, repr(name), expected, max_seconds)
 
 
-def _load_array(array: Any, rate: int, channel: int | None) -> np.ndarray:
+@functools.cache
+def _forward_reader() -> type:
+    """``soundfile.SoundFile`` reading forward only, for files whose header states no length.
+
+    After every read soundfile seeks back to its own count of the position. Where a header
+    leaves the length unknown (a streamed FLAC: libsndfile then reports ``frames`` as
+    ``2**63 - 1``), that seek fails on the read that reaches the end, and soundfile raises
+    instead of returning the last block. Reading forward needs no seek: libsndfile keeps the
+    position itself.
+    """
+    import soundfile as sf
+
+    class ForwardReader(sf.SoundFile):
+        def seekable(self) -> bool:
+            return False
+
+    return ForwardReader
+
+
+def _position(sound: Any, read: int) -> int:
+    """Where decoding failed, in frames: libsndfile's position, else the ``read`` frames returned."""
+    try:
+        return max(sound.tell(), read)
+    except RuntimeError:
+        return read
+
+
+def _reason(error: Exception) -> str:
+    """What the decoder says is wrong, without soundfile's prefix naming the file object by its repr."""
+    reason = getattr(error, "error_string", None) or str(error)
+    return _OBJECT_REPR.sub("the file", reason)
+
+
+def _load_array(array: Any, rate: int, channel: int | None, max_seconds: float | None) -> np.ndarray:
     rate = validate_sample_rate(rate)
     if _is_torch_tensor(array):
         array = array.detach().cpu().numpy()
@@ -203,6 +281,8 @@ def _load_array(array: Any, rate: int, channel: int | None) -> np.ndarray:
     if channel is not None:
         if channel >= channels:
             raise InvalidAudioError(f"channel {channel} requested but the waveform has {channels}")
+    if max_seconds is not None and samples > max_seconds * rate:
+        raise AudioTooLongError("the audio array", samples / rate, max_seconds)
     array = _as_float32(array)
     block = int(_BLOCK_SECONDS * rate)
     if rate == SAMPLE_RATE and channels == 1 and samples > 0:
@@ -212,7 +292,7 @@ def _load_array(array: Any, rate: int, channel: int | None) -> np.ndarray:
             _check_finite(mono[start : start + block], start, rate, "the audio array")
         return mono
     blocks = (array[:, start : start + block] for start in range(0, samples, block))
-    return _mono_16k(blocks, rate, channel, "the audio array", samples)
+    return _mono_16k(blocks, rate, channel, "the audio array", samples, None)
 
 
 def _as_float32(array: np.ndarray) -> np.ndarray:
@@ -228,18 +308,27 @@ def _as_float32(array: np.ndarray) -> np.ndarray:
 
 
 def _mono_16k(
-    blocks: Iterator[np.ndarray], rate: int, channel: int | None, name: str, expected: int | None
+    blocks: Iterator[np.ndarray], rate: int, channel: int | None, name: str, expected: int | None,
+    max_seconds: float | None,
 ) -> np.ndarray:
-    """Downmix (or pick ``channel``), check for NaN/Inf and resample a stream of blocks."""
+    """Downmix (or pick ``channel``), check for NaN/Inf and resample a stream of blocks.
+
+    ``expected`` samples (at ``rate``) are reserved up front when known; with ``max_seconds``
+    decoding stops at the first block that passes it.
+    """
     import soxr
 
     resampler = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32")
-    output = _GrowingBuffer(None if expected is None else math.ceil(expected * SAMPLE_RATE / rate) + 64)
+    reserve = expected if max_seconds is None else min(expected or math.inf, max_seconds * rate)
+    output = _GrowingBuffer(None if reserve is None else min(math.ceil(reserve * SAMPLE_RATE / rate) + 64,
+                                                             _MAX_RESERVE))
     consumed = 0
     for block in blocks:
         mono = block[channel] if channel is not None else block.mean(axis=0, dtype=np.float32)
         _check_finite(mono, consumed, rate, name)
         consumed += mono.shape[0]
+        if max_seconds is not None and consumed > max_seconds * rate:
+            raise AudioTooLongError(name, None, max_seconds)
         output.append(mono if resampler is None else resampler.resample_chunk(mono))
     if consumed == 0:
         raise EmptyAudioError(f"{name} contains no samples")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
@@ -44,10 +45,32 @@ __all__ = [
 
 FORMATS = ("rttm", "json")
 
+MAX_URI_LENGTH = 200
+"""The longest file identifier :func:`safe_uri` returns, in characters."""
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+"""Unicode categories dropped from identifiers: controls (NUL, ESC), format characters (bidi
+overrides such as U+202E, zero-width spaces), surrogates, private-use and unassigned code points."""
+
 
 def safe_uri(name: str) -> str:
-    """A file identifier RTTM accepts: whitespace replaced by ``_``."""
-    return re.sub(r"\s+", "_", name.strip()) or "audio"
+    r"""A file identifier safe in RTTM and in logs.
+
+    Whitespace runs become ``_``; control, format, surrogate, private-use and unassigned
+    characters are dropped; letters of any script are kept. The result has at most
+    :data:`MAX_URI_LENGTH` characters, and is ``"audio"`` when nothing is left.
+
+    Examples
+    --------
+    >>> safe_uri("team meeting 3")
+    'team_meeting_3'
+    >>> safe_uri("evil\u202ewav.exe\x00")
+    'evilwav.exe'
+    >>> safe_uri("\x1b")
+    'audio'
+    """
+    kept = "".join(c for c in name if c.isspace() or unicodedata.category(c) not in _INVISIBLE)
+    return re.sub(r"\s+", "_", kept.strip())[:MAX_URI_LENGTH] or "audio"
 
 
 def _check_labels(annotation: Annotation) -> None:
@@ -58,7 +81,7 @@ def _check_labels(annotation: Annotation) -> None:
 
 def iter_rttm(annotation: Annotation) -> Iterator[str]:
     """RTTM lines, from pyannote.core's writer."""
-    if annotation.uri and re.search(r"\s", annotation.uri):
+    if annotation.uri and safe_uri(annotation.uri) != annotation.uri:
         annotation = annotation.copy()
         annotation.uri = safe_uri(annotation.uri)
     _check_labels(annotation)

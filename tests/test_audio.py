@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from audar_plugins.audio import SAMPLE_RATE, load_audio
+from audar_plugins.audio import SAMPLE_RATE, AudioTooLongError, load_audio
 from audar_plugins.errors import (
     AudarError,
     AudioDecodeError,
@@ -17,6 +17,7 @@ from audar_plugins.errors import (
     AudioNotFoundError,
     EmptyAudioError,
     InvalidAudioError,
+    InvalidOptionError,
     UnsupportedAudioTypeError,
 )
 
@@ -230,3 +231,96 @@ def test_text_mode_file_is_refused(data):
 def test_errors_share_one_family():
     for error in (AudioNotFoundError, AudioDecodeError, EmptyAudioError, InvalidAudioError, UnsupportedAudioTypeError):
         assert issubclass(error, AudioError) and issubclass(error, AudarError)
+
+
+# --- headers that do not tell the length, and a bound on decoding ------------------------------
+
+
+def with_total_samples(flac: bytes, total: int) -> bytes:
+    """``flac`` with STREAMINFO's 36-bit total samples set to ``total`` (0: unknown) and no MD5."""
+    assert flac[:4] == b"fLaC" and flac[4] & 0x7F == 0  # STREAMINFO first, its 34-byte body at 8
+    patched = bytearray(flac)
+    # body: block sizes 2+2, frame sizes 3+3, then rate 20 bits, channels 3, bits 5, total samples 36, MD5 16
+    patched[8 + 13] = (patched[8 + 13] & 0xF0) | (total >> 32)
+    patched[8 + 14 : 8 + 18] = (total & 0xFFFFFFFF).to_bytes(4, "big")
+    patched[8 + 18 : 8 + 34] = bytes(16)
+    return bytes(patched)
+
+
+def unknown_length_flac(flac: bytes) -> bytes:
+    """``flac`` as a streaming encoder writes it: a header that leaves the length unknown."""
+    patched = with_total_samples(flac, 0)
+    with sf.SoundFile(io.BytesIO(patched)) as sound:
+        assert sound.frames == 2**63 - 1  # libsndfile's "unknown"
+    return patched
+
+
+class _CountedBytes(io.BytesIO):
+    """Bytes that remember how far into them a reader went."""
+
+    furthest = 0
+
+    def readinto(self, buffer) -> int:
+        count = super().readinto(buffer)
+        self.furthest = max(self.furthest, self.tell())
+        return count
+
+    def read(self, size: int = -1) -> bytes:
+        data = super().read(size)
+        self.furthest = max(self.furthest, self.tell())
+        return data
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(16000, 1), (44100, 2)])
+def test_flac_of_unknown_length_decodes_whole(data, rate, channels):
+    speech = load_audio(data / "falcon/test.wav")
+    samples = np.tile(soxr.resample(speech, SAMPLE_RATE, rate)[:, np.newaxis], (1, channels))
+    samples[:, -1] *= 0.5
+    stated = io.BytesIO()
+    sf.write(stated, samples, rate, format="FLAC")
+    expected = load_audio(stated.getvalue())
+    decoded = load_audio(unknown_length_flac(stated.getvalue()))
+    assert decoded.shape == expected.shape and np.array_equal(decoded, expected)
+
+
+def test_max_seconds_refuses_on_the_header_or_as_soon_as_decoding_passes_it(data):
+    speech = load_audio(data / "falcon/test.wav")  # 18.6 s
+    flac = io.BytesIO()
+    sf.write(flac, np.tile(speech, 4), SAMPLE_RATE, format="FLAC")  # 74.3 s
+    with pytest.raises(AudioTooLongError, match=r"74.3 s long, over the limit of 30 s") as stated:
+        load_audio(flac.getvalue(), max_seconds=30)
+    assert stated.value.seconds == pytest.approx(74.3, abs=0.05) and stated.value.limit == 30
+    unknown = _CountedBytes(unknown_length_flac(flac.getvalue()))
+    with pytest.raises(AudioTooLongError, match="longer than the limit of 30 s") as decoded:
+        load_audio(unknown, max_seconds=30)
+    assert decoded.value.seconds is None and isinstance(decoded.value, InvalidAudioError)
+    assert unknown.furthest < 0.6 * len(unknown.getvalue())  # stopped near 30 s of 74
+    with pytest.raises(AudioTooLongError, match="the audio array is 18.6 s long"):
+        load_audio(speech, max_seconds=10)
+    for source in (speech, data / "falcon/test.wav", unknown_length_flac(flac.getvalue())):
+        length = load_audio(source).shape[0] / SAMPLE_RATE
+        assert load_audio(source, max_seconds=length).shape[0] / SAMPLE_RATE == length
+        assert load_audio(source, max_seconds=float("inf")).shape[0] / SAMPLE_RATE == length
+    for bad in (-1, float("nan"), "30", True):
+        with pytest.raises(InvalidOptionError, match="max_seconds"):
+            load_audio(speech, max_seconds=bad)
+
+
+def test_a_header_stating_more_than_there_is_reserves_no_memory_for_it(data):
+    flac = (data / "faster-whisper/jfk.flac").read_bytes()
+    with pytest.raises(AudioDecodeError, match="truncated"):
+        load_audio(with_total_samples(flac, 2**36 - 1))  # 17 days at 44.1 kHz
+
+
+def test_decoding_errors_name_the_file_never_an_object(data):
+    wav = (data / "falcon/test.wav").read_bytes()
+    flac = (data / "ami-train/trn00.flac").read_bytes()
+    for content in (b"these are not audio bytes", wav[:30], wav[:20] + b"\x34\x12" + wav[22:], flac[: len(flac) // 2]):
+        named = io.BytesIO(content)
+        named.name = "meeting.wav"
+        for source in (named, io.BytesIO(content), content):
+            with pytest.raises(AudioError) as caught:
+                load_audio(source)
+            message = str(caught.value)
+            assert "object at" not in message and "0x" not in message, message
+            assert ("'meeting.wav'" if source is named else "'<file object>'") in message, message

@@ -9,14 +9,13 @@ client's file name is only a name (an RTTM file id): no path from a request is e
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE, load_audio
+from ..audio import AudioTooLongError, load_audio
 from .errors import APIError, error_response
 
 __all__ = ["Upload", "UploadLimitMiddleware", "UploadTooLargeError", "decode_upload"]
@@ -87,37 +86,22 @@ class _Named:
 def decode_upload(upload: Upload, max_seconds: float) -> np.ndarray:
     """16 kHz mono float32 samples of ``upload``; raises 400 for empty or too long audio.
 
-    The length is checked from the header before decoding where the format states it, and
-    on the decoded samples in any case. Runs on a worker thread (decoding is CPU work).
+    The length is checked on the header before decoding where the format states it, and
+    otherwise decoding stops as soon as the audio passes ``max_seconds``. Decoding errors
+    name the upload by the client's file name. Runs on a worker thread (decoding is CPU work).
     """
     file = upload.file
     file.seek(0, os.SEEK_END)
     if file.tell() == 0:
         raise APIError("the uploaded file is empty", 400, "file", "empty_file")
     file.seek(0)
-    stated = _stated_seconds(file)
-    if stated is not None and stated > max_seconds:
-        raise _too_long(stated, max_seconds)
-    waveform = load_audio(_Named(file, upload.filename or "upload"))
-    seconds = waveform.shape[0] / SAMPLE_RATE
-    if seconds > max_seconds:
-        raise _too_long(seconds, max_seconds)
-    return waveform
-
-
-def _too_long(seconds: float, limit: float) -> APIError:
-    return APIError(f"the audio is {seconds:.1f} s long; this server accepts at most {limit:g} s", 400,
-                    "file", "audio_too_long")
-
-
-def _stated_seconds(file: BinaryIO) -> float | None:
-    """The duration a file's header states, ``None`` when it states none or is not audio."""
-    import soundfile as sf
-
     try:
-        with sf.SoundFile(file) as sound:
-            seconds = sound.frames / sound.samplerate if sound.frames > 0 and sound.samplerate > 0 else None
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
-        seconds = None  # load_audio names the problem
-    file.seek(0)
-    return seconds if seconds is not None and math.isfinite(seconds) else None
+        return load_audio(_Named(file, upload.filename or "upload"), max_seconds=max_seconds)
+    except AudioTooLongError as error:
+        raise APIError(_too_long(error.seconds, max_seconds), 400, "file", "audio_too_long") from error
+
+
+def _too_long(seconds: float | None, limit: float) -> str:
+    if seconds is None:  # decoding stopped at the limit: the header states no length
+        return f"the audio is longer than {limit:g} s, the most this server accepts"
+    return f"the audio is {seconds:.1f} s long; this server accepts at most {limit:g} s"
