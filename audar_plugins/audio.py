@@ -36,13 +36,14 @@ import numpy as np
 from .errors import (
     AudioDecodeError,
     AudioNotFoundError,
+    AudioTooLongError,
     EmptyAudioError,
     InvalidAudioError,
     InvalidOptionError,
     UnsupportedAudioTypeError,
 )
 
-__all__ = ["SAMPLE_RATE", "AudioInput", "AudioTooLongError", "load_audio", "validate_sample_rate"]
+__all__ = ["SAMPLE_RATE", "AudioInput", "load_audio", "validate_sample_rate"]
 
 SAMPLE_RATE = 16_000
 """The rate every backend works at, in Hz."""
@@ -56,20 +57,6 @@ _MAX_RESERVE = SAMPLE_RATE * 3600 * 4
 """The most output samples reserved up front on a header's word (4 h); beyond, the buffer grows."""
 _OBJECT_REPR = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>")
 """An object's default repr, which soundfile puts in its messages about file objects."""
-
-
-class AudioTooLongError(InvalidAudioError):
-    """The audio is longer than the ``max_seconds`` given to :func:`load_audio`.
-
-    ``seconds`` is the length the header states, or ``None`` when decoding stopped
-    as soon as it passed ``limit`` (a header that states no length).
-    """
-
-    def __init__(self, name: str, seconds: float | None, limit: float) -> None:
-        length = "longer than" if seconds is None else f"{seconds:.1f} s long, over"
-        super().__init__(f"{name} is {length} the limit of {limit:g} s")
-        self.seconds = seconds
-        self.limit = limit
 
 
 AudioInput = Union[str, os.PathLike, BinaryIO, bytes, np.ndarray, Mapping[str, Any], Any]

@@ -32,6 +32,7 @@ __all__ = [
     "AudioDecodeError",
     "EmptyAudioError",
     "InvalidAudioError",
+    "AudioTooLongError",
     "UnsupportedAudioTypeError",
     "InvalidOptionError",
     "FormatError",
@@ -65,6 +66,20 @@ class EmptyAudioError(AudioError):
 
 class InvalidAudioError(AudioError, ValueError):
     """The audio is decodable but unusable: NaN/Inf samples, a bad shape or sample rate."""
+
+
+class AudioTooLongError(InvalidAudioError):
+    """The audio is longer than the ``max_seconds`` given to :func:`~audar_plugins.audio.load_audio`.
+
+    ``seconds`` is the length the header states, or ``None`` when decoding stopped
+    as soon as it passed ``limit`` (a header that states no length).
+    """
+
+    def __init__(self, name: str, seconds: float | None, limit: float) -> None:
+        length = "longer than" if seconds is None else f"{seconds:.1f} s long, over"
+        super().__init__(f"{name} is {length} the limit of {limit:g} s")
+        self.seconds = seconds
+        self.limit = limit
 
 
 class UnsupportedAudioTypeError(AudioError, TypeError):

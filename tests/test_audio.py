@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 import soxr
 
-from audar_plugins.audio import SAMPLE_RATE, AudioTooLongError, load_audio
+from audar_plugins.audio import SAMPLE_RATE, load_audio
+from audar_plugins.errors import AudioTooLongError
 from audar_plugins.errors import (
     AudarError,
     AudioDecodeError,

@@ -20,6 +20,7 @@ from websockets.exceptions import InvalidStatus  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from audar_plugins.activity import SpeakerActivity  # noqa: E402
+from audar_plugins.backends.base import SpeakerCount  # noqa: E402
 from audar_plugins.backends.fake import FakeBackend  # noqa: E402
 from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
 from audar_plugins.formats import read_rttm  # noqa: E402
@@ -32,7 +33,7 @@ from .live_server import LiveServer  # noqa: E402
 KEY = "sk-realtime-test"
 TRANSCRIPTION = "conversation.item.input_audio_transcription"
 SETTINGS = dict(api_key=KEY, max_realtime_sessions=3, realtime_idle_seconds=4.0, max_message_bytes=200_000,
-                max_audio_seconds=40.0, workers=2)
+                max_audio_seconds=40.0, realtime_backlog_seconds=60.0, workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -285,12 +286,13 @@ def test_an_over_long_stream_is_refused_and_the_server_goes_on(server, pcm):
     silence = b"\x00" * 192_000  # 6 s
     with open_socket(server) as socket:
         reader = Reader(socket)
-        for _ in range(8):  # 48 s, over the 40 s cap
+        for _ in range(8):  # 48 s: the seventh message would cross the 40 s cap, and is refused whole
             socket.send(silence)
+        socket.send(pcm[: 32000 * 4])  # 4 s more still fit
         socket.send(json.dumps({"type": "audar.stream.end"}))
         reader.wait()
-    assert [e["error"]["code"] for e in reader.of("error")] == ["audio_too_long"]
-    assert reader.of("audar.stream.ended")[0]["duration"] <= SETTINGS["max_audio_seconds"] + 6
+    assert [e["error"]["code"] for e in reader.of("error")] == ["audio_too_long"] * 2
+    assert reader.of("audar.stream.ended")[0]["duration"] == pytest.approx(40.0)
 
 
 def test_keys_session_cap_and_idle_timeout(server):
@@ -301,33 +303,49 @@ def test_keys_session_cap_and_idle_timeout(server):
         assert json.loads(refused.value.response.body)["error"]["code"] == "invalid_api_key"
     # OpenAI's browser form: the key as a subprotocol
     with connect(f"{server.ws_url}/v1/realtime", subprotocols=["realtime", f"openai-insecure-api-key.{KEY}"]) as ok:
-        assert json.loads(ok.recv())["type"] == "session.created"
+        reader = Reader(ok)
+        ok.send(json.dumps({"type": "audar.stream.end"}))  # ended, not parked: its place is free again
+        assert reader.wait(30)[0]["type"] == "session.created"
 
     with contextlib.ExitStack() as stack:
         sockets = [stack.enter_context(open_socket(server)) for _ in range(SETTINGS["max_realtime_sessions"])]
-        for socket in sockets:
-            assert json.loads(socket.recv())["type"] == "session.created"
-        _cap_and_idle(server, sockets)
+        tokens = [json.loads(socket.recv())["session"]["resume_token"] for socket in sockets]
+        _cap_and_idle(server, sockets, tokens[-1])
 
 
-def _cap_and_idle(server, sockets) -> None:
+def _cap_and_idle(server, sockets, idle_token: str) -> None:
     with pytest.raises(InvalidStatus) as refused:
         open_socket(server)
     assert refused.value.response.status_code == 429
     assert json.loads(refused.value.response.body)["error"]["code"] == "too_many_sessions"
-    # an idle session is closed with an error event, freeing its place
+    # an idle session is closed with an error event; parked, it keeps its place until resumed or expired
     idle = sockets.pop()
     event = json.loads(idle.recv(timeout=SETTINGS["realtime_idle_seconds"] + 10))
     assert event["type"] == "error" and event["error"]["code"] == "idle_timeout"
     with pytest.raises(websockets.ConnectionClosed):
         idle.recv(timeout=10)
-    with open_socket(server) as again:
-        assert json.loads(again.recv())["type"] == "session.created"
+    with pytest.raises(InvalidStatus) as refused:
+        open_socket(server)
+    assert refused.value.response.status_code == 429
+    with open_socket(server, f"resume={idle_token}") as again:
+        reader = Reader(again)
+        again.send(json.dumps({"type": "audar.stream.end"}))
+        assert reader.wait(30)[0]["session"]["resume_token"] == idle_token
+
+
+class _OfflineOnly:
+    """A backend without live sessions: the fake backend's offline call, and nothing else."""
+
+    name = "offline-only"
+    binarization = FakeBackend().binarization
+
+    def diarize(self, audio, speakers=SpeakerCount(), progress=None):
+        return FakeBackend().diarize(audio, speakers, progress)
 
 
 def test_a_backend_that_cannot_stream_is_refused_clearly():
     settings = Settings(workers=1)
-    running = LiveServer(create_app(settings, Engine(settings, FakeBackend())))
+    running = LiveServer(create_app(settings, Engine(settings, _OfflineOnly())))
     try:
         with pytest.raises(InvalidStatus) as refused:
             connect(f"{running.ws_url}/v1/realtime?diarize=true", open_timeout=30)

@@ -69,7 +69,7 @@ def add_realtime_routes(app) -> None:
     async def realtime(websocket: WebSocket) -> None:
         settings = websocket.app.state.settings
         registry = _registry(websocket.app)
-        protocols = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+        protocols = list(websocket.scope.get("subprotocols") or ())  # as the ASGI server parsed the header
         if not authorized(settings.api_key, websocket.headers.get("authorization"), protocols):
             await _refuse(websocket, APIError("missing or incorrect API key", 401, code="invalid_api_key"))
             return

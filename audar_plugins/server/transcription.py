@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,13 +31,14 @@ from .settings import ASR_GRACE_SECONDS
 __all__ = ["Transcription", "TranscriptionResult", "within_time"]
 
 
-def within_time(segments: Iterable[Any], audio_seconds: float, factor: float) -> Iterator[Any]:
+def within_time(segments: Iterable[Any], audio_seconds: float, factor: float,
+                clock: Callable[[], float] = time.monotonic) -> Iterator[Any]:
     """``segments`` as faster-whisper decodes them, until decoding has taken longer than
     ``factor`` x ``audio_seconds`` + :data:`ASR_GRACE_SECONDS`: then a 400 ``transcription_too_slow``."""
     allowed = factor * audio_seconds + ASR_GRACE_SECONDS
-    started = time.monotonic()
+    started = clock()
     for segment in segments:
-        if time.monotonic() - started > allowed:
+        if clock() - started > allowed:
             raise APIError(f"decoding took over {allowed:.0f} s for {audio_seconds:.1f} s of audio, this server's "
                            "limit: shorten the audio, or drop a repetitive prompt (it makes whisper decode each "
                            "window again at every fallback temperature)", 400, code="transcription_too_slow")

@@ -15,7 +15,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ..audio import AudioTooLongError, load_audio
+from ..audio import load_audio
+from ..errors import AudioTooLongError
 from .errors import APIError, error_response
 
 __all__ = ["Upload", "UploadLimitMiddleware", "UploadTooLargeError", "decode_upload"]
