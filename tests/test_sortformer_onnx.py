@@ -28,13 +28,15 @@ def tiny_8spk(tmp_path_factory):
 
 
 @pytest.fixture(scope="module", params=["4spk", "8spk"])
-def models(request, tiny_sortformer, tiny_8spk, tmp_path_factory):
+def models(request, tiny_sortformer, tiny_sortformer_onnx, tiny_8spk, tmp_path_factory):
     """(NeMo backend, ONNX backend, export directory) for one tiny model."""
     from audar_plugins.backends.sortformer import SortformerBackend
     from audar_plugins.backends.sortformer_onnx import SortformerOnnxBackend
 
-    checkpoint = tiny_sortformer if request.param == "4spk" else tiny_8spk
-    directory = export_onnx(checkpoint, tmp_path_factory.mktemp(f"onnx-{request.param}"))
+    if request.param == "4spk":
+        checkpoint, directory = tiny_sortformer, tiny_sortformer_onnx
+    else:
+        checkpoint, directory = tiny_8spk, export_onnx(tiny_8spk, tmp_path_factory.mktemp("onnx-8spk"))
     return SortformerBackend(checkpoint), SortformerOnnxBackend(directory), directory
 
 

@@ -24,7 +24,7 @@ from ...errors import InvalidOptionError
 from ..base import ProgressCallback, SpeakerCount
 from .clustering import cluster_embeddings, normalize
 from .encoder import MEL_HOP, GE2EEncoder, MelSpectrogram
-from .frames import FRAME_DURATION, vad_index, window_starts
+from .frames import FRAME_DURATION, vad_reads, window_starts
 from .session import EmbeddedSession
 from .vad import SileroVAD
 
@@ -206,7 +206,7 @@ class EmbeddedBackend:
         """Silero's probability on the 10 ms grid, one value per mel frame."""
         vad = self._vad(waveform)
         num_frames = 1 + waveform.shape[0] // MEL_HOP
-        frame_of = np.minimum(vad_index(np.arange(num_frames)), vad.size - 1)
+        frame_of = vad_reads(np.arange(num_frames), vad.size)
         return vad[frame_of]
 
     def _speech_frames(self, speech_probability: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from ...audio import SAMPLE_RATE
 from .encoder import MEL_HOP
 from .vad import VAD_FRAME_DURATION
 
-__all__ = ["FRAME_DURATION", "vad_index", "window_starts"]
+__all__ = ["FRAME_DURATION", "vad_index", "vad_reads", "window_starts"]
 
 FRAME_DURATION = MEL_HOP / SAMPLE_RATE
 """One mel frame, 10 ms: the grid of speech decisions, windows and output."""
@@ -17,6 +17,18 @@ FRAME_DURATION = MEL_HOP / SAMPLE_RATE
 def vad_index(frames):
     """The 32 ms VAD value each 10 ms frame reads."""
     return (np.asarray(frames) * FRAME_DURATION / VAD_FRAME_DURATION).astype(int)
+
+
+def vad_reads(frames, known: int):
+    """The VAD value each frame reads when ``known`` values exist: its own, else the last one.
+
+    A signal of ``n`` samples has ``1 + n // 160`` centred frames and ``ceil(n / 512)`` VAD
+    values; when ``n`` is a whole number of 2560 samples (the least common multiple of the
+    10 ms and 32 ms grids), the last frame starts where the VAD values end (in this float
+    arithmetic, nearly always) and reads the last value instead. A live session must keep
+    that value until the stream ends.
+    """
+    return np.minimum(vad_index(frames), known - 1)
 
 
 def window_starts(total: int, window: int, step: int) -> np.ndarray:

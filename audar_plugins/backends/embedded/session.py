@@ -37,7 +37,7 @@ from ...errors import SessionClosedError, SnapshotError
 from ..snapshot import pack, unpack
 from .clustering import normalize
 from .encoder import MEL_HOP, N_FFT, GE2EEncoder
-from .frames import FRAME_DURATION, vad_index, window_starts
+from .frames import FRAME_DURATION, vad_index, vad_reads, window_starts
 from .vad import VAD_FRAME_SAMPLES
 
 __all__ = ["EmbeddedSession", "OnlineSpeakers"]
@@ -230,8 +230,9 @@ class EmbeddedSession:
         self._audio = np.concatenate([self._audio, samples])
         self._s.received += samples.size
         self._append_vad(self._vad.push(samples))
-        # frame k exists once k * hop samples have arrived, and needs its 32 ms VAD value
-        self._process_frames(min(self._frames_with_vad(), self._s.received // MEL_HOP + 1))
+        # frame k exists once k * hop samples have arrived, and needs its 32 ms VAD value; the
+        # newest frame may be the stream's last, which only the flush may run (see _process_frames)
+        self._process_frames(min(self._frames_with_vad(), self._s.received // MEL_HOP))
         self._embed_ready_windows()
         return self._emit(self._settled())
 
@@ -243,14 +244,8 @@ class EmbeddedSession:
         if self._s.vad_start + self._vad_probabilities.size == 0:
             total = 0  # nothing was pushed
         self._process_frames(total, final=True)
-        s = self._s
-        if s.active:
-            # as offline: speech running to the end of the signal ends at its last frame
-            end = max(s.run_start, total - 1)
-            if s.run_kept:
-                self._speech[end - s.emitted : total - s.emitted] = False
-                s.region_end = end
-            self._end_run(end)
+        if self._s.active:
+            self._end_run(total - 1)  # as offline: speech running to the end stops where the last frame starts
         self._close_region()
         block = self._emit(self._s.processed)
         self.closed = True
@@ -275,35 +270,43 @@ class EmbeddedSession:
         return count
 
     def _process_frames(self, until: int, final: bool = False) -> None:
-        """Run the speech state machine over frames up to ``until``."""
+        """Run the speech state machine over frames up to ``until`` (the last frames, when ``final``).
+
+        As offline, speech running to the end of the signal ends where its last frame
+        starts: a run that reaches the last frame is one frame shorter than one that
+        goes on, both for ``min_speech`` and for the frames marked as speech.
+        """
         s = self._s
         if until <= s.processed:
             return
         frames = np.arange(s.processed, until)
         known = s.vad_start + self._vad_probabilities.size
-        reads = np.minimum(vad_index(frames), known - 1)
-        values = self._vad_probabilities[reads - s.vad_start]
+        values = self._vad_probabilities[vad_reads(frames, known) - s.vad_start]
         self._speech = np.concatenate([self._speech, np.zeros(frames.size, dtype=bool)])
         onset, offset = np.float32(self.options.vad_onset), np.float32(self.options.vad_offset)
+        last = until - 1 if final else until
         for frame, value in zip(frames.tolist(), values.tolist()):
             value = np.float32(value)
+            end = min(frame + 1, last)  # where the speech so far ends
             if not s.active and value > onset:
                 s.active, s.run_start, s.run_kept = True, frame, False
             elif s.active and value < offset:
                 s.active = False
                 self._end_run(frame)
-            if s.active and not s.run_kept and self._long_enough(s.run_start, frame + 1):
+            if s.active and not s.run_kept and self._long_enough(s.run_start, end):
                 s.run_kept = True
                 self._start_kept_run(s.run_start)
             if s.active and s.run_kept:
-                self._mark_speech(s.region_end, frame + 1)
-                s.region_end = frame + 1
-            elif s.region_start >= 0 and not self._bridged(s.region_end, frame + 1) and not self._may_bridge():
+                self._mark_speech(s.region_end, end)
+                s.region_end = end
+            elif s.region_start >= 0 and not self._bridged(s.region_end, end) and not self._may_bridge():
                 self._close_region()
         s.processed = until
         keep_from = int(min(s.processed, s.run_start if s.active else s.processed,
                             s.region_start if s.region_start >= 0 else s.processed))
-        drop = int(vad_index(keep_from)) - s.vad_start
+        # keep the value the next frame reads; until the stream ends, that may be the last
+        # known one (the final frame of a stream a whole number of 2560 samples long reads it)
+        drop = int(vad_reads(keep_from, known)) - s.vad_start
         if drop > 0 and not final:
             self._vad_probabilities = self._vad_probabilities[drop:]
             s.vad_start += drop
