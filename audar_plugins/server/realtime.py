@@ -213,6 +213,8 @@ class _Connection:
                     continue
                 self.backlog += inbound.seconds
                 self.inbox.put_nowait(inbound)
+                if inbound.event is not None and inbound.event["type"] == "audar.stream.end":
+                    return  # the last message: no idle timeout while the stream finishes
         except GONE:
             logger.debug("realtime client %s left", self.stream.id)
         finally:
