@@ -87,8 +87,11 @@ def test_endgame_lines_come_out_as_alternating_turns(whisper, embedded, data):
     transcript = transcribe(data / "moonshine/endgame_nagg_nell.wav", whisper, embedded, language="en")
     assert len(transcript.turns) == len(lines) == 14
     names = {}
+    previous_end = 0.0
     for turn, (_, _, speaker, start, end, text) in zip(transcript.turns, lines):
         assert names.setdefault(turn.speaker, speaker) == speaker, "one of ours is one of theirs, throughout"
-        # Whisper's word ends overshoot by up to half a second; its starts are close
-        assert float(start) - 0.2 <= turn.start <= float(end), (turn.text, text)
+        # Whisper's word ends overshoot by up to half a second; its starts are close, except that a
+        # word after a pause may start where the word before it ended ("No." after "ditch?")
+        assert min(float(start), previous_end) - 0.2 <= turn.start <= float(end), (turn.text, text)
+        previous_end = float(end)
     assert len(set(names.values())) == 2
