@@ -121,9 +121,9 @@ def _still_serving(client, falcon) -> None:
 def test_models_and_health(client, http, diarizer):
     ids = [model.id for model in client.models.list()]
     assert ids == ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize",
-                   "audar-diarize"]
+                   "audar-diarize", "embedded"]
     assert http.get("/health").json() == {"status": "ok", "backend": "embedded", "asr": True}
-    assert [m["id"] for m in httpx.get(diarizer.url + "/v1/models").json()["data"]] == ["audar-diarize"]
+    assert [m["id"] for m in httpx.get(diarizer.url + "/v1/models").json()["data"]] == ["audar-diarize", "embedded"]
 
 
 def test_diarized_json_equals_transcribe_and_render_in_process(diarized, in_process):

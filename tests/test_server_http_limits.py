@@ -161,3 +161,14 @@ def test_an_upload_abandoned_mid_body_is_a_quiet_end(server, http, wav):
             connection.sendall(head + wav[:50_000])
     assert http.post("/v1/audio/diarizations", files={"file": ("a.wav", wav)}).status_code == 200
     time.sleep(0.5)  # the server notices the abandoned bodies; conftest then checks its log is clean
+
+
+def test_the_served_backend_name_is_a_model_id_on_both_routes(http, wav):
+    assert [model["id"] for model in http.get("/v1/models").json()["data"]][-2:] == ["audar-diarize", "fake"]
+    diarized = http.post("/v1/audio/transcriptions", files={"file": ("a.wav", wav)}, data={"model": "fake"})
+    assert diarized.status_code == 200 and {s["speaker"] for s in diarized.json()["segments"]} == {"speaker_0",
+                                                                                                   "speaker_1"}
+    assert http.post("/v1/audio/diarizations", files={"file": ("a.wav", wav)},
+                     data={"model": "fake"}).json()["speakers"] == ["speaker_0", "speaker_1"]
+    assert http.post("/v1/audio/diarizations", files={"file": ("a.wav", wav)},
+                     data={"model": "embedded"}).status_code == 404  # another backend's name is not served here

@@ -16,7 +16,7 @@ from ..backends.base import SpeakerCount
 from .chunking import ChunkingStrategy, parse_chunking_strategy
 from .client_values import language_code, number, prompt
 from .errors import APIError
-from .models import DIARIZATION_MODEL, TRANSCRIPTION_MODELS, diarizes_by_default, resolve_model
+from .models import DIARIZATION_MODEL, diarization_models, diarizes_by_default, resolve_model, transcription_models
 from .uploads import Upload
 
 __all__ = [
@@ -176,10 +176,10 @@ class Fields:
             raise APIError(f"unrecognized form field {name!r}", 400, name, "unknown_parameter")
 
 
-def read_transcription_form(form) -> TranscriptionRequest:
-    """Validate a transcription form (a Starlette ``FormData``)."""
+def read_transcription_form(form, backend: str) -> TranscriptionRequest:
+    """Validate a transcription form (a Starlette ``FormData``) for a server of the ``backend`` backend."""
     fields = Fields(form)
-    model = resolve_model(fields.text("model"), tuple(TRANSCRIPTION_MODELS))
+    model = resolve_model(fields.text("model"), transcription_models(backend))
     response_format = fields.choice("response_format", RESPONSE_FORMATS, "json")
     language = language_code(fields.text("language"))
     granularities = fields.strings("timestamp_granularities")
@@ -223,11 +223,11 @@ def _diarize(asked: bool | None, response_format: str, model: str) -> bool:
     return response_format in SPEAKER_FORMATS or diarizes_by_default(model)
 
 
-def read_diarization_form(form) -> DiarizationRequest:
-    """Validate a diarization form (a Starlette ``FormData``)."""
+def read_diarization_form(form, backend: str) -> DiarizationRequest:
+    """Validate a diarization form (a Starlette ``FormData``) for a server of the ``backend`` backend."""
     fields = Fields(form)
     request = DiarizationRequest(
-        model=resolve_model(fields.text("model"), (DIARIZATION_MODEL,)),
+        model=resolve_model(fields.text("model"), diarization_models(backend)),
         response_format=fields.choice("response_format", DIARIZATION_FORMATS, "json"),
         speakers=fields.speakers(),
         upload=fields.upload(),

@@ -4,8 +4,9 @@ OpenAI clients send a model id with every request, often hard-coded, so the tran
 route answers to OpenAI's transcription ids; all of them run the one configured faster-whisper
 model. ``gpt-4o-transcribe-diarize`` diarizes unless told ``diarize=false``; the others
 diarize when asked (``diarize=true``, or a format that needs speakers). ``audar-diarize``
-names the diarization-only route. A request without ``model`` (the model card's ``curl``)
-uses the first id of its route.
+names the diarization-only route. The served backend's own name (``embedded``,
+``sortformer``, ...) is a model id too, on both routes: it diarizes. A request without
+``model`` (the model card's ``curl``) uses the first id of its route.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import time
 
 from .errors import APIError
 
-__all__ = ["DIARIZATION_MODEL", "TRANSCRIPTION_MODELS", "diarizes_by_default", "list_models", "resolve_model"]
+__all__ = ["DIARIZATION_MODEL", "TRANSCRIPTION_MODELS", "diarization_models", "diarizes_by_default", "list_models",
+           "resolve_model", "transcription_models"]
 
 TRANSCRIPTION_MODELS = {
     "whisper-1": False,
@@ -28,9 +30,19 @@ DIARIZATION_MODEL = "audar-diarize"
 _CREATED = int(time.time())
 
 
-def list_models(has_asr: bool) -> dict:
-    """The ``GET /v1/models`` body: the diarization id, and the transcription ids when ASR is loaded."""
-    ids = [*(TRANSCRIPTION_MODELS if has_asr else ()), DIARIZATION_MODEL]
+def transcription_models(backend: str) -> tuple[str, ...]:
+    """The ids the transcription route answers to: OpenAI's, then the served backend's name."""
+    return (*TRANSCRIPTION_MODELS, backend)
+
+
+def diarization_models(backend: str) -> tuple[str, ...]:
+    """The ids the diarization route answers to: ``audar-diarize``, then the served backend's name."""
+    return (DIARIZATION_MODEL, backend)
+
+
+def list_models(has_asr: bool, backend: str) -> dict:
+    """The ``GET /v1/models`` body: the transcription ids when ASR is loaded, the diarization ids."""
+    ids = dict.fromkeys([*(TRANSCRIPTION_MODELS if has_asr else ()), *diarization_models(backend)])
     return {"object": "list",
             "data": [{"id": name, "object": "model", "created": _CREATED, "owned_by": "audar"} for name in ids]}
 
@@ -46,4 +58,5 @@ def resolve_model(model: str | None, route_models: tuple[str, ...]) -> str:
 
 
 def diarizes_by_default(model: str) -> bool:
-    return TRANSCRIPTION_MODELS.get(model, False)
+    """Whether a transcription with ``model`` diarizes unless told not to (the backend's own id does)."""
+    return TRANSCRIPTION_MODELS.get(model, True)

@@ -48,6 +48,7 @@ from .auth import SUBPROTOCOL_PREFIX, authorized
 from .client_values import number
 from .errors import APIError, error_for
 from .forms import Fields
+from .models import transcription_models
 from .realtime_protocol import Inbound, SessionOptions, audio_of, pcm16, read_message, read_session_update
 from .realtime_registry import SessionRegistry
 from .realtime_stream import Item, RealtimeStream
@@ -252,7 +253,8 @@ class _Connection:
     async def dispatch(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind in ("session.update", "transcription_session.update"):
-            self.update(read_session_update(event.get("session"), self.options))
+            models = transcription_models(self.engine.backend.name)
+            self.update(read_session_update(event.get("session"), self.options, models))
             await self.send({"type": "session.updated", "session": self.session()})
         elif kind == "input_audio_buffer.append":
             await self.append(audio_of(event), self.options.rate)

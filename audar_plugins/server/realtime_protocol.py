@@ -19,7 +19,7 @@ import numpy as np
 
 from .client_values import language_code, number, parse_json, prompt, shown
 from .errors import APIError
-from .models import TRANSCRIPTION_MODELS, resolve_model
+from .models import resolve_model
 from .realtime_stream import TurnDetection
 
 __all__ = ["RATES", "Inbound", "SessionOptions", "audio_of", "pcm16", "read_message", "read_session_update"]
@@ -98,8 +98,9 @@ def audio_of(event: dict[str, Any]) -> np.ndarray:
     return pcm16(raw)
 
 
-def read_session_update(session: Any, options: SessionOptions) -> SessionOptions:
-    """``options`` with what a ``session.update``'s ``session`` object changes (the new or the older shape)."""
+def read_session_update(session: Any, options: SessionOptions, models: tuple[str, ...]) -> SessionOptions:
+    """``options`` with what a ``session.update``'s ``session`` object changes (the new or the older shape);
+    ``models`` are the transcription model ids the server answers to."""
     if not isinstance(session, dict):
         raise APIError("session.update needs a 'session' object", 400, param="session", code="invalid_value")
     audio = session.get("audio")
@@ -115,7 +116,7 @@ def read_session_update(session: Any, options: SessionOptions) -> SessionOptions
             raise APIError("transcription is an object {model, language, prompt}", 400, _TRANSCRIPTION,
                            "invalid_value")
         if transcription.get("model") is not None:
-            changes["model"] = _model(transcription["model"])
+            changes["model"] = _model(transcription["model"], models)
         if "language" in transcription:
             changes["language"] = language_code(transcription["language"], f"{_TRANSCRIPTION}.language")
         if "prompt" in transcription:
@@ -138,11 +139,11 @@ def _rate(form: Any) -> int:
                    _FORMAT, "unsupported_format")
 
 
-def _model(model: Any) -> str:
+def _model(model: Any, models: tuple[str, ...]) -> str:
     if not isinstance(model, str):
         raise APIError(f"the transcription model is a string, got {shown(model)}", 400, f"{_TRANSCRIPTION}.model",
                        "invalid_value")
-    return resolve_model(model, tuple(TRANSCRIPTION_MODELS))
+    return resolve_model(model, models)
 
 
 def _prompt(value: Any) -> str | None:

@@ -47,14 +47,15 @@ async def health(request: Request) -> dict[str, Any]:
 
 @router.get("/v1/models")
 async def models(request: Request) -> dict[str, Any]:
-    return list_models(_engine(request).whisper is not None)
+    engine = _engine(request)
+    return list_models(engine.whisper is not None, engine.backend.name)
 
 
 @router.post("/v1/audio/transcriptions")
 async def transcriptions(request: Request) -> Response:
     engine = _engine(request)
     async with request.form(**FORM_LIMITS) as form:
-        job = read_transcription_form(form)
+        job = read_transcription_form(form, engine.backend.name)
         if engine.whisper is None:
             raise APIError("this server runs without an ASR model, so it cannot transcribe; start it with "
                            "`audar serve --asr MODEL`, or diarize without ASR at POST /v1/audio/diarizations",
@@ -84,7 +85,7 @@ def _transcribe(engine: Engine, job: TranscriptionRequest) -> str:
 async def diarizations(request: Request) -> Response:
     engine = _engine(request)
     async with request.form(**FORM_LIMITS) as form:
-        job = read_diarization_form(form)
+        job = read_diarization_form(form, engine.backend.name)
         body = await engine.run(_diarize, engine, job)
     return Response(body, media_type=MEDIA_TYPES[job.response_format])
 
