@@ -378,7 +378,7 @@ def test_the_sortformer_backend_streams_through_the_gateway(sortformer, pcm):
 
 def test_a_stream_without_transcripts_keeps_no_activity(embedded, speech):
     """Memory stays flat: with no ASR or no diarization, nothing waits for an item."""
-    from audar_plugins.server.realtime_stream import RealtimeStream
+    from audar_plugins.server.realtime.stream import RealtimeStream
 
     stream = RealtimeStream(embedded, keep_activity=False)
     for start in range(0, len(speech), 1600):

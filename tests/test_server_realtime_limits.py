@@ -24,7 +24,7 @@ from audar_plugins.backends.base import SpeakerCount  # noqa: E402
 from audar_plugins.backends.fake import FakeBackend  # noqa: E402
 from audar_plugins.server.app import create_app  # noqa: E402
 from audar_plugins.server.engine import Engine  # noqa: E402
-from audar_plugins.server.realtime_stream import MAX_BUFFER_SECONDS, RealtimeStream  # noqa: E402
+from audar_plugins.server.realtime.stream import MAX_BUFFER_SECONDS, RealtimeStream  # noqa: E402
 from audar_plugins.server.settings import Settings  # noqa: E402
 
 from .live_server import LiveServer  # noqa: E402

@@ -1,32 +1,11 @@
-"""``/v1/realtime``: OpenAI's realtime transcription WebSocket, with live speakers.
+"""One accepted ``/v1/realtime`` WebSocket: its reader, its handler loop, its transcription worker.
 
-Client events (JSON text frames, as OpenAI's realtime API defines them):
-``session.update`` (``session.audio.input.format`` PCM at 24 or 16 kHz, ``transcription``
-model and language, ``turn_detection`` ``server_vad`` or ``null``; the older
-``transcription_session.update`` shape too), ``input_audio_buffer.append`` (base64 audio),
-``input_audio_buffer.commit`` and ``input_audio_buffer.clear``. Binary frames are raw PCM16
-mono 16 kHz, for simple clients such as ``wscat``. Our own ``audar.stream.end`` flushes
-the stream (its last speakers and the last item), answered by ``audar.stream.ended``.
-
-Server events: ``session.created`` / ``session.updated`` (the session carries a
-``resume_token``), ``input_audio_buffer.speech_started`` / ``speech_stopped`` /
-``committed`` / ``cleared``, then per item ``conversation.item.input_audio_transcription``
-``.segment`` (speaker, start, end, text; with ``diarize=true``), ``.delta`` and
-``.completed`` (or ``.failed``), and ``audar.speaker_activity`` as soon as the backend
-finalises speaker activity. Times are seconds since the start of the stream.
-
-A dropped connection is parked for ``realtime_idle_seconds``: connecting again with
-``?resume=TOKEN`` continues the stream with the same speaker labels, and every committed
-item whose ``completed`` (or ``failed``) event had not gone out is sent, whole, on the new
-connection. Refusals before the handshake (API key, session cap, a bad query value) are
-HTTP answers in OpenAI's error shape; problems with a message (bad JSON, bad audio, a
-message over the size cap, audio over the session's cap, audio arriving faster than the
-server diarizes it) are ``error`` events and the session goes on.
-
-Messages are read as they arrive, whatever the server is doing, so that keepalive pings are
-answered, and wait in an inbox; the inbox holds at most ``realtime_backlog_seconds`` of audio
-(and :data:`MAX_INBOX_MESSAGES` messages). An append that would overfill it is refused with an
-``input_too_fast`` error event naming it: its audio is not part of the stream.
+See :mod:`audar_plugins.server.realtime` for the protocol. Messages are read as they arrive,
+whatever the server is doing, so that keepalive pings are answered, and wait in an inbox;
+the inbox holds at most ``realtime_backlog_seconds`` of audio (and :data:`MAX_INBOX_MESSAGES`
+messages). An append that would overfill it is refused with an ``input_too_fast`` error
+event naming it: its audio is not part of the stream. An item is done once its last event
+has been sent; a connection that ends otherwise parks its stream and its unfinished items.
 """
 
 from __future__ import annotations
@@ -40,20 +19,18 @@ import secrets
 from typing import Any
 
 import numpy as np
-from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
-from ..backends.base import SpeakerCount
-from .auth import SUBPROTOCOL_PREFIX, authorized
-from .client_values import number
-from .errors import APIError, error_for
-from .forms import Fields
-from .models import transcription_models
-from .realtime_protocol import Inbound, SessionOptions, audio_of, pcm16, read_message, read_session_update
-from .realtime_registry import SessionRegistry
-from .realtime_stream import Item, RealtimeStream
+from ...backends.base import SpeakerCount
+from ..client_values import number
+from ..errors import APIError, error_for
+from ..forms import Fields
+from ..models import transcription_models
+from .protocol import Inbound, SessionOptions, audio_of, pcm16, read_message, read_session_update
+from .registry import SessionRegistry
+from .stream import Item, RealtimeStream
 
-__all__ = ["add_realtime_routes"]
+__all__ = ["GONE", "Connection", "registry_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,41 +40,8 @@ GONE = (WebSocketDisconnect, WebSocketDisconnected, OSError)
 """What a send or receive raises once the client has gone: a normal end, not a failure."""
 
 
-def add_realtime_routes(app) -> None:
-    """Register ``/v1/realtime`` on ``app``."""
-
-    @app.websocket("/v1/realtime")
-    async def realtime(websocket: WebSocket) -> None:
-        settings = websocket.app.state.settings
-        registry = _registry(websocket.app)
-        protocols = list(websocket.scope.get("subprotocols") or ())  # as the ASGI server parsed the header
-        if not authorized(settings.api_key, websocket.headers.get("authorization"), protocols):
-            await _refuse(websocket, APIError("missing or incorrect API key", 401, code="invalid_api_key"))
-            return
-        if not registry.has_room(websocket.query_params.get("resume")):
-            await _refuse(websocket, APIError(
-                f"the server is at its limit of {registry.limit} realtime sessions; try again later",
-                429, code="too_many_sessions"))
-            return
-        with registry.slot():  # reserved before any await, so that the cap holds; given back however this ends
-            try:
-                connection = await _Connection.open(websocket)
-            except Exception as error:  # a bad query value, an unknown token: answered, nothing kept
-                await _refuse(websocket, error_for(error))
-                return
-            registry.live.add(connection.token)
-            try:
-                subprotocol = next((p for p in protocols if p == "realtime" or not p.startswith(SUBPROTOCOL_PREFIX)),
-                                   None)
-                await websocket.accept(subprotocol=subprotocol)
-                await connection.run()
-            except GONE:
-                logger.debug("realtime client left during the handshake")
-            finally:
-                registry.live.discard(connection.token)
-
-
-def _registry(app) -> SessionRegistry:
+def registry_of(app) -> SessionRegistry:
+    """The app's :class:`SessionRegistry`, made on first use from its settings."""
     registry = getattr(app.state, "realtime", None)
     if registry is None:
         settings = app.state.settings
@@ -105,19 +49,7 @@ def _registry(app) -> SessionRegistry:
     return registry
 
 
-async def _refuse(websocket, error: APIError) -> None:
-    """Answer the handshake with an HTTP error in OpenAI's shape (403 where the server cannot)."""
-    from starlette.responses import JSONResponse
-
-    try:
-        await websocket.send_denial_response(JSONResponse(error.body(), status_code=error.status))
-    except GONE:
-        logger.debug("realtime client left before its refusal")
-    except RuntimeError:  # an ASGI server without the denial-response extension
-        await websocket.close(code=1008, reason=error.message[:120])
-
-
-class _Connection:
+class Connection:
     """One accepted WebSocket: reads client events, runs the stream, sends server events."""
 
     def __init__(self, websocket, stream: RealtimeStream, diarize: bool, token: str,
@@ -141,7 +73,7 @@ class _Connection:
         self.finished = False
 
     @classmethod
-    async def open(cls, websocket) -> _Connection:
+    async def open(cls, websocket) -> Connection:
         """A connection for the handshake's query: a new stream, or a parked one resumed."""
         query = Fields(websocket.query_params)  # the form's field rules, for the handshake's query
         engine = websocket.app.state.engine
@@ -154,7 +86,7 @@ class _Connection:
             max_speakers = number(max_speakers, "max_speakers", 1, 64, whole=True)
         token = query.text("resume")
         if token is not None:
-            parked = await _registry(websocket.app).take(token)
+            parked = await registry_of(websocket.app).take(token)
             if parked is None:
                 raise APIError("unknown or expired resume token", 404, param="resume", code="session_not_found")
             connection = cls(websocket, RealtimeStream.resume(engine.backend, parked["stream"]), parked["diarize"],
@@ -233,7 +165,7 @@ class _Connection:
                 pending.append(item)
         if not self.stream.closed:
             state = await self.engine.run(self.stream.park, lane="live")
-            _registry(self.app).park(self.token, {"stream": state, "diarize": self.diarize, "options": self.options,
+            registry_of(self.app).park(self.token, {"stream": state, "diarize": self.diarize, "options": self.options,
                                                   "items": pending})
 
     async def handle(self, inbound: Inbound) -> None:

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..activity import SpeakerActivity
-from ..audio import SAMPLE_RATE
-from ..backends.base import SpeakerCount
+from ...activity import SpeakerActivity
+from ...audio import SAMPLE_RATE
+from ...backends.base import SpeakerCount
 
 __all__ = ["Item", "RealtimeStream", "TurnDetection"]
 
@@ -193,11 +193,11 @@ class RealtimeStream:
     def transcribe(self, item: Item, whisper, language: str | None, diarize: bool, prompt: str | None = None,
                    time_factor: float = math.inf):
         """The item's turns: ``[(speaker, start, end, text)]`` (speaker ``None`` without diarization);
-        decoding is bounded as :func:`~.transcription.within_time` bounds it."""
-        from ..adapters.faster_whisper import words_from_segments
-        from ..alignment.transcript import build_transcript
-        from ..alignment.words import Word
-        from .transcription import within_time
+        decoding is bounded as :func:`~audar_plugins.server.transcription.within_time` bounds it."""
+        from ...adapters.faster_whisper import words_from_segments
+        from ...alignment.transcript import build_transcript
+        from ...alignment.words import Word
+        from ..transcription import within_time
 
         if item.audio.size < SAMPLE_RATE // 10:
             return []

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .client_values import language_code, number, parse_json, prompt, shown
-from .errors import APIError
-from .models import resolve_model
-from .realtime_stream import TurnDetection
+from ..client_values import language_code, number, parse_json, prompt, shown
+from ..errors import APIError
+from ..models import resolve_model
+from .stream import TurnDetection
 
 __all__ = ["RATES", "Inbound", "SessionOptions", "audio_of", "pcm16", "read_message", "read_session_update"]
 
