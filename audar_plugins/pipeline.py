@@ -11,7 +11,7 @@ from .activity import Binarization, SpeakerActivity
 from .audio import AudioInput
 from .backends.base import Backend, ProgressCallback, SpeakerCount
 from .formats import safe_uri
-from .registry import load_backend
+from .registry import DEFAULT_BACKEND, load_backend
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation
@@ -43,7 +43,7 @@ class Diarization:
 
 def diarize(
     audio: AudioInput,
-    backend: str | Backend = "embedded",
+    backend: str | Backend = DEFAULT_BACKEND,
     num_speakers: int | None = None,
     min_speakers: int | None = None,
     max_speakers: int | None = None,

@@ -40,6 +40,14 @@ class ServerLog(logging.Handler):
 SERVER_LOG = ServerLog()
 
 
+def wait_until(condition, timeout: float = 30.0, what: str = "the condition") -> None:
+    """Return once ``condition()`` holds; fail the test if it does not within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
+        time.sleep(0.02)
+
+
 class LiveServer:
     """``LiveServer(app)`` starts serving at once; ``url`` is ``http://127.0.0.1:PORT``."""
 

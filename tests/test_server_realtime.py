@@ -28,7 +28,7 @@ from audar_plugins.server.app import create_app  # noqa: E402
 from audar_plugins.server.engine import Engine  # noqa: E402
 from audar_plugins.server.settings import Settings  # noqa: E402
 
-from .live_server import LiveServer  # noqa: E402
+from .live_server import LiveServer, wait_until  # noqa: E402
 
 KEY = "sk-realtime-test"
 TRANSCRIPTION = "conversation.item.input_audio_transcription"
@@ -235,8 +235,7 @@ def test_a_dropped_session_resumes_with_its_speakers(server, pcm, expected):
         for start in range(0, half, 32000):
             socket.send(pcm[start : min(start + 32000, half)])
         socket.send(json.dumps({"type": "input_audio_buffer.clear"}))
-        while not [e for _, e in first.events if e["type"] == "input_audio_buffer.cleared"]:
-            time.sleep(0.05)
+        wait_until(lambda: first.of("input_audio_buffer.cleared"), what="input_audio_buffer.cleared")
         token = first.events[0][1]["session"]["resume_token"]
     # the connection dropped without ending the stream: resume it
     with open_socket(server, f"resume={token}") as socket:

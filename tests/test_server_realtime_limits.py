@@ -8,7 +8,6 @@ import base64
 import json
 import socket as sockets
 import threading
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -27,7 +26,7 @@ from audar_plugins.server.engine import Engine  # noqa: E402
 from audar_plugins.server.realtime.stream import MAX_BUFFER_SECONDS, RealtimeStream  # noqa: E402
 from audar_plugins.server.settings import Settings  # noqa: E402
 
-from .live_server import LiveServer  # noqa: E402
+from .live_server import LiveServer, wait_until  # noqa: E402
 from .test_server_realtime import Reader  # noqa: E402
 
 TRANSCRIPTION = "conversation.item.input_audio_transcription"
@@ -96,13 +95,6 @@ def fake_server():
 
 def open_socket(server, query: str = "diarize=true"):
     return connect(f"{server.ws_url}/v1/realtime?{query}", open_timeout=30)
-
-
-def wait_until(condition, timeout: float = 30.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
-        time.sleep(0.02)
 
 
 def session_update(**audio_input) -> str:

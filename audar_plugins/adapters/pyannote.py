@@ -21,7 +21,7 @@ from pyannote.pipeline.parameter import Uniform
 
 from ..activity import Binarization, SpeakerActivity
 from ..backends.base import SpeakerCount
-from ..registry import load_backend
+from ..registry import DEFAULT_BACKEND, load_backend
 from .labels import pyannote_names
 
 __all__ = ["AudarSpeakerDiarization"]
@@ -54,7 +54,7 @@ class AudarSpeakerDiarization(Pipeline):
 
     def __init__(
         self,
-        backend: str = "embedded",
+        backend: str = DEFAULT_BACKEND,
         model: str | Mapping | None = None,
         device: str | None = None,
         preset: str | Mapping | None = None,

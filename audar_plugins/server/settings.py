@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidOptionError
+from ..registry import DEFAULT_BACKEND
 
 __all__ = ["ASR_GRACE_SECONDS", "ENVIRONMENT", "Settings"]
 
@@ -66,7 +67,7 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8001
-    backend: str = "embedded"
+    backend: str = DEFAULT_BACKEND
     backend_options: Mapping[str, Any] = field(default_factory=dict)
     asr_model: str | None = None
     compute_type: str = "int8"
