@@ -266,6 +266,7 @@ def _diarize(args: argparse.Namespace) -> int:
 def _stream(args: argparse.Namespace) -> int:
     from .activity import SpeakerActivity
     from .audio import SAMPLE_RATE, load_audio
+    from .backends.base import StreamingBackend
     from .formats import safe_uri
     from .pipeline import Diarization
 
@@ -273,7 +274,7 @@ def _stream(args: argparse.Namespace) -> int:
         raise AudarError(f"--push-ms must be between 1 and 3600000, got {args.push_ms}")
     writer = _Writer(args, 1)
     backend = load_backend_from_args(args)
-    if not hasattr(backend, "open_session"):
+    if not isinstance(backend, StreamingBackend):
         raise AudarError(f"backend {args.backend!r} has no live sessions")
     binarization = _binarization(args, backend)
     audio = load_audio(args.file)
