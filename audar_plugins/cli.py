@@ -204,7 +204,7 @@ class _Writer:
             yield self
 
     def write(self, result, uri: str) -> None:
-        from .formats import segments, write, write_npz
+        from .formats import to_json_line, write, write_npz
 
         if self.directory is not None:
             target = self.directory / f"{uri}.{self.format}"
@@ -221,7 +221,7 @@ class _Writer:
                 write_npz(result.activity, self.output)
         elif self.format == "json" and self.inputs > 1:
             # several documents in one stream: JSON Lines, each naming its file
-            self.stream.write(json.dumps({"uri": uri, "segments": segments(result.annotation)}) + "\n")
+            self.stream.write(to_json_line(result.annotation, uri))
         else:
             write(result.annotation, self.stream, self.format)
         if self.stream is not None:

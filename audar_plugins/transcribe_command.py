@@ -13,8 +13,8 @@ __all__ = ["add_transcribe_command"]
 
 
 def add_transcribe_command(commands) -> None:
+    from .formats import TRANSCRIPT_FORMATS
     from .registry import DEFAULT_BACKEND
-    from .transcript_formats import TRANSCRIPT_FORMATS
 
     parser = commands.add_parser(
         "transcribe",
@@ -44,8 +44,7 @@ def add_transcribe_command(commands) -> None:
 def _transcribe(args: argparse.Namespace) -> int:
     from .adapters.faster_whisper import load_whisper, transcribe
     from .backends.base import SpeakerCount
-    from .formats import safe_uri
-    from .transcript_formats import render
+    from .formats import render, safe_uri
 
     backend = load_backend_from_args(args)
     speakers = SpeakerCount(args.num_speakers, args.min_speakers, args.max_speakers)

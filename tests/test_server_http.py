@@ -25,7 +25,7 @@ from audar_plugins.adapters.faster_whisper import transcribe  # noqa: E402
 from audar_plugins.backends.base import SpeakerCount  # noqa: E402
 from audar_plugins.backends.fake import FakeBackend  # noqa: E402
 from audar_plugins.errors import InvalidOptionError  # noqa: E402
-from audar_plugins.formats import read_rttm  # noqa: E402
+from audar_plugins.formats import read_rttm, render  # noqa: E402
 from audar_plugins.server.app import create_app  # noqa: E402
 from audar_plugins.server.chunking import ChunkingStrategy, parse_chunking_strategy  # noqa: E402
 from audar_plugins.server.engine import Engine  # noqa: E402
@@ -37,7 +37,6 @@ from audar_plugins.server.transcription import Transcription  # noqa: E402
 from audar_plugins.server.uploads import Upload  # noqa: E402
 
 from .live_server import SERVER_LOG, LiveServer  # noqa: E402
-from audar_plugins.transcript_formats import render  # noqa: E402
 
 KEY = "sk-test-key"
 MAX_UPLOAD = 3_000_000

@@ -8,8 +8,7 @@ import pytest
 
 from audar_plugins import FormatError
 from audar_plugins.alignment import AttributedWord, Transcript, group_turns
-from audar_plugins.formats import read_rttm
-from audar_plugins.transcript_formats import render
+from audar_plugins.formats import read_rttm, render
 
 
 def word(text, start, end, speaker):

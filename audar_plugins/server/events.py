@@ -24,7 +24,7 @@ from ..alignment.settled import settled_turns
 from ..alignment.transcript import Transcript
 from ..alignment.turns import Turn, join_words
 from ..alignment.words import AttributedWord, Word, attribute_spans, attributed, coverage_of, word_times
-from ..transcript_formats import speaker_letters
+from ..formats import speaker_letters
 from .transcription import Transcription
 
 __all__ = ["transcription_events"]

@@ -17,14 +17,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from ..audio import SAMPLE_RATE
-from ..formats import safe_uri, segments, to_rttm
+from ..formats import MEDIA_TYPES, diarization_body, safe_uri, transcription_body
 from ..pipeline import diarize
 from .engine import Engine
 from .errors import APIError, error_for
 from .events import transcription_events
 from .forms import DiarizationRequest, TranscriptionRequest, read_diarization_form, read_transcription_form
 from .models import list_models
-from .responses import MEDIA_TYPES, transcription_body
 from .transcription import Transcription
 from .uploads import decode_upload
 
@@ -95,11 +94,7 @@ def _diarize(engine: Engine, job: DiarizationRequest) -> str:
     speakers = job.speakers
     result = diarize(waveform, engine.backend, speakers.num_speakers, speakers.min_speakers, speakers.max_speakers,
                      uri=safe_uri(job.upload.stem))
-    if job.response_format == "rttm":
-        return to_rttm(result.annotation)
-    duration = waveform.shape[0] / SAMPLE_RATE
-    return json.dumps({"segments": segments(result.annotation), "speakers": list(result.annotation.labels()),
-                       "duration": duration, "usage": {"type": "duration", "seconds": duration}})
+    return diarization_body(result.annotation, waveform.shape[0] / SAMPLE_RATE, job.response_format)
 
 
 async def _server_sent(engine: Engine, events: Iterator[dict[str, Any]]) -> AsyncIterator[str]:

@@ -1,8 +1,8 @@
-"""Writers for speaker-attributed transcripts.
+"""Writers for speaker-attributed transcripts, and :func:`render`, which picks one by name.
 
 ``json``           the model card's shape: ``{"segments": [{"speaker", "start", "end", "text"}]}``
 ``diarized_json``  OpenAI's ``TranscriptionDiarized`` (speakers "A", "B", ... by first appearance)
-``srt``, ``vtt``   subtitles; WebVTT names the speaker with a voice tag ``<v speaker_0>``
+``srt``, ``vtt``   subtitles (:mod:`.subtitles`); WebVTT names the speaker with a voice tag ``<v speaker_0>``
 ``text``           one line per turn: ``speaker_0: ...``
 ``rttm``           the turns as RTTM
 """
@@ -11,37 +11,49 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from pyannote.core import Annotation, Segment
+from ..errors import FormatError
+from . import diarization
+from .subtitles import to_srt, to_vtt
 
-from .alignment.transcript import Transcript
-from .alignment.turns import Turn, join_words
-from .errors import FormatError
-from .formats import safe_uri, to_rttm
+if TYPE_CHECKING:
+    from pyannote.core import Annotation
 
-__all__ = ["TRANSCRIPT_FORMATS", "cues", "render", "to_diarized_json", "to_json", "to_srt", "to_text", "to_vtt"]
+    from ..alignment.transcript import Transcript
+    from ..alignment.turns import Turn
+
+__all__ = [
+    "TRANSCRIPT_FORMATS",
+    "render",
+    "speaker_letters",
+    "to_annotation",
+    "to_diarized_json",
+    "to_json",
+    "to_rttm",
+    "to_text",
+]
 
 TRANSCRIPT_FORMATS = ("json", "diarized_json", "srt", "vtt", "text", "rttm")
-MAX_CUE_SECONDS = 7.0
-"""Subtitle cues longer than this are cut at a word boundary (a turn may span minutes)."""
 
 
 def render(transcript: Transcript, format: str, uri: str = "audio") -> str:
-    """``transcript`` in one of :data:`TRANSCRIPT_FORMATS`."""
+    """``transcript`` in one of :data:`TRANSCRIPT_FORMATS`; ``uri`` names the file in RTTM."""
     writers = {"json": to_json, "diarized_json": to_diarized_json, "srt": to_srt, "vtt": to_vtt, "text": to_text}
     if format == "rttm":
-        return to_rttm(_annotation(transcript, uri))
+        return to_rttm(transcript, uri)
     if format not in writers:
         raise FormatError(f"unknown transcript format {format!r}; choose from {', '.join(TRANSCRIPT_FORMATS)}")
     return writers[format](transcript)
 
 
-def _timed(turns) -> Iterator[Turn]:
+def _timed(turns: Iterable[Turn]) -> Iterator[Turn]:
     return (turn for turn in turns if turn.start is not None and turn.end is not None)
 
 
 def to_json(transcript: Transcript, indent: int | None = 2) -> str:
+    """The model card's segments, one per timed turn, with the language and duration."""
     segments = [
         {"speaker": turn.speaker, "start": round(turn.start, 3), "end": round(turn.end, 3), "text": turn.text}
         for turn in _timed(transcript.turns)
@@ -60,6 +72,7 @@ def speaker_letters(transcript: Transcript) -> dict[str, str]:
 
 
 def to_diarized_json(transcript: Transcript) -> str:
+    """OpenAI's ``TranscriptionDiarized``: one ``transcript.text.segment`` per timed turn."""
     names = speaker_letters(transcript)
     segments = [
         {"type": "transcript.text.segment", "id": f"seg_{index}", "start": round(turn.start, 3),
@@ -71,59 +84,22 @@ def to_diarized_json(transcript: Transcript) -> str:
     return json.dumps(body, ensure_ascii=False) + "\n"
 
 
-def cues(transcript: Transcript, max_seconds: float = MAX_CUE_SECONDS) -> Iterator[tuple[float, float, str, str]]:
-    """``(start, end, speaker, text)`` subtitle cues: turns, cut at word boundaries past ``max_seconds``."""
-    for turn in _timed(transcript.turns):
-        piece: list = []
-        for word in turn.words:
-            if piece and word.end is not None and piece[0].start is not None and word.end - piece[0].start > max_seconds:
-                yield _cue(piece, turn.speaker)
-                piece = []
-            piece.append(word)
-        if piece:
-            yield _cue(piece, turn.speaker)
-
-
-def _cue(words, speaker) -> tuple[float, float, str, str]:
-    starts = [word.start for word in words if word.start is not None]
-    ends = [word.end for word in words if word.end is not None]
-    return min(starts), max(ends), speaker or "unknown", join_words(word.text for word in words)
-
-
-def _clock(seconds: float, separator: str) -> str:
-    milliseconds = max(0, round(seconds * 1000))
-    hours, rest = divmod(milliseconds, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}{separator}{rest % 1000:03d}"
-
-
-def to_srt(transcript: Transcript) -> str:
-    blocks = [
-        f"{index}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{speaker}: {text}\n"
-        for index, (start, end, speaker, text) in enumerate(cues(transcript), start=1)
-    ]
-    return "\n".join(blocks)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def to_vtt(transcript: Transcript) -> str:
-    blocks = ["WEBVTT\n"] + [
-        f"{_clock(start, '.')} --> {_clock(end, '.')}\n<v {_escape(speaker)}>{_escape(text)}</v>\n"
-        for start, end, speaker, text in cues(transcript)
-    ]
-    return "\n".join(blocks)
-
-
 def to_text(transcript: Transcript) -> str:
+    """One line per turn: ``speaker_0: text`` (``unknown`` for a turn without a speaker)."""
     return "".join(f"{turn.speaker or 'unknown'}: {turn.text}\n" for turn in transcript.turns)
 
 
-def _annotation(transcript: Transcript, uri: str) -> Annotation:
-    annotation = Annotation(uri=safe_uri(uri))
+def to_annotation(transcript: Transcript, uri: str = "audio") -> Annotation:
+    """The timed turns with a speaker, as a pyannote.core ``Annotation`` named ``safe_uri(uri)``."""
+    from pyannote.core import Annotation, Segment
+
+    annotation = Annotation(uri=diarization.safe_uri(uri))
     for index, turn in enumerate(_timed(transcript.turns)):
         if turn.speaker is not None and turn.end > turn.start:
             annotation[Segment(turn.start, turn.end), index] = turn.speaker
     return annotation
+
+
+def to_rttm(transcript: Transcript, uri: str = "audio") -> str:
+    """The turns as RTTM lines for the file ``uri``."""
+    return diarization.to_rttm(to_annotation(transcript, uri))

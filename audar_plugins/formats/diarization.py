@@ -1,4 +1,4 @@
-"""Writers (and the RTTM reader) for diarization results.
+"""Writers (and the RTTM and UEM readers) for diarization results, a pyannote.core ``Annotation``.
 
 Each format has one generator of text pieces, behind ``to_<format>()`` (a
 string) and ``write_<format>()`` (to an open text file).
@@ -7,9 +7,10 @@ string) and ``write_<format>()`` (to an open text file).
 - JSON: the model card's shape,
   ``{"segments": [{"speaker": "speaker_0", "start": 0.0, "end": 3.2}, ...]}``,
   ordered by start time; times in seconds, rounded to the millisecond.
-- NPZ: the frame probabilities themselves (:func:`write_npz`), for users who
-  post-process or plot them: ``probabilities`` (frames x speakers, float32),
-  ``frame_duration``, ``start`` and ``labels``.
+- JSON Lines (:func:`to_json_line`): one line per file, ``{"uri", "segments"}``, for several
+  files in one stream.
+
+The frame probabilities themselves are saved by :mod:`.npz`.
 """
 
 from __future__ import annotations
@@ -19,28 +20,28 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from .errors import FormatError, InvalidOptionError
+from ..errors import FormatError, InvalidOptionError
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation, Timeline
 
-    from .activity import SpeakerActivity
-
 __all__ = [
     "FORMATS",
+    "MAX_URI_LENGTH",
+    "iter_json",
+    "iter_rttm",
+    "read_rttm",
+    "read_uem",
     "safe_uri",
     "segments",
     "to_json",
+    "to_json_line",
     "to_rttm",
     "write",
     "write_json",
     "write_rttm",
-    "read_rttm",
-    "read_uem",
-    "write_npz",
-    "read_npz",
 ]
 
 FORMATS = ("rttm", "json")
@@ -122,6 +123,11 @@ def write_json(annotation: Annotation, file: TextIO, indent: int | None = 2) -> 
     file.writelines(iter_json(annotation, indent))
 
 
+def to_json_line(annotation: Annotation, uri: str) -> str:
+    """One JSON Lines record, ``{"uri": uri, "segments": [...]}`` and a newline: several files in one stream."""
+    return json.dumps({"uri": uri, "segments": segments(annotation)}) + "\n"
+
+
 _WRITERS = {"rttm": write_rttm, "json": write_json}
 
 
@@ -156,31 +162,3 @@ def _read(loader: Any, path: str | os.PathLike, kind: str) -> dict[str, Any]:
     except Exception as error:
         raise FormatError(f"cannot read {os.fspath(path)!r} as {kind}: {error}") from error
 
-
-def write_npz(activity: SpeakerActivity, file: str | os.PathLike | BinaryIO) -> None:
-    """Save the frame probabilities, frame duration, start time and labels as ``.npz``."""
-    import numpy as np
-
-    np.savez(
-        file,
-        probabilities=np.asarray(activity.probabilities),
-        frame_duration=np.float64(activity.frame_duration),
-        start=np.float64(activity.start),
-        labels=np.array(activity.labels, dtype=str),
-    )
-
-
-def read_npz(file: str | os.PathLike | BinaryIO) -> SpeakerActivity:
-    """The :class:`SpeakerActivity` that :func:`write_npz` saved."""
-    import numpy as np
-
-    from .activity import SpeakerActivity
-
-    try:
-        with np.load(file, allow_pickle=False) as data:
-            return SpeakerActivity(
-                data["probabilities"], float(data["frame_duration"]), float(data["start"]),
-                tuple(str(label) for label in data["labels"]),
-            )
-    except (OSError, ValueError, KeyError) as error:
-        raise FormatError(f"not a speaker-activity .npz file: {error}") from None

@@ -1,0 +1,50 @@
+"""The frame probabilities themselves, as NumPy's ``.npz``, for users who post-process or plot them.
+
+A file holds one :class:`~audar_plugins.activity.SpeakerActivity`:
+
+``probabilities``   frames x speakers, float32
+``frame_duration``  seconds per frame, float64
+``start``           the first frame's start, in seconds, float64
+``labels``          the speaker labels, one per column, unicode strings
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, BinaryIO
+
+from ..errors import FormatError
+
+if TYPE_CHECKING:
+    from ..activity import SpeakerActivity
+
+__all__ = ["read_npz", "write_npz"]
+
+
+def write_npz(activity: SpeakerActivity, file: str | os.PathLike | BinaryIO) -> None:
+    """Save the frame probabilities, frame duration, start time and labels as ``.npz``."""
+    import numpy as np
+
+    np.savez(
+        file,
+        probabilities=np.asarray(activity.probabilities),
+        frame_duration=np.float64(activity.frame_duration),
+        start=np.float64(activity.start),
+        labels=np.array(activity.labels, dtype=str),
+    )
+
+
+def read_npz(file: str | os.PathLike | BinaryIO) -> SpeakerActivity:
+    """The :class:`SpeakerActivity` that :func:`write_npz` saved."""
+    import numpy as np
+
+    from ..activity import SpeakerActivity
+
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            return SpeakerActivity(
+                data["probabilities"], float(data["frame_duration"]), float(data["start"]),
+                tuple(str(label) for label in data["labels"]),
+            )
+    except (OSError, ValueError, KeyError) as error:
+        raise FormatError(f"not a speaker-activity .npz file: {error}") from None
