@@ -394,8 +394,8 @@ def test_settings_from_flags_then_environment():
 
 
 def test_the_serve_command_reads_flags_and_environment():
-    from audar_plugins.cli import _parser
-    from audar_plugins.serve_command import settings_from_args
+    from audar_plugins.cli import build_parser as _parser
+    from audar_plugins.cli.serve import settings_from_args
 
     args = _parser().parse_args(["serve", "--port", "0", "--max-upload-mb", "2", "--asr", "tiny.en",
                                  "--preset", "card"])

@@ -6,17 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli_options import add_backend_options, add_speaker_options, load_backend_from_args
-from .errors import AudarError
+from ..errors import AudarError
+from .options import add_backend_options, add_speaker_options, load_backend_from_args
+from .output import report_error
+from .progress import add_progress_options, progress_display
 
-__all__ = ["add_transcribe_command"]
+__all__ = ["add_parser", "run"]
 
 
-def add_transcribe_command(commands) -> None:
-    from .formats import TRANSCRIPT_FORMATS
-    from .registry import DEFAULT_BACKEND
+def add_parser(subcommands) -> None:
+    """Add ``transcribe`` to the ``audar`` subcommands."""
+    from ..formats import TRANSCRIPT_FORMATS
+    from ..registry import DEFAULT_BACKEND
 
-    parser = commands.add_parser(
+    parser = subcommands.add_parser(
         "transcribe",
         help="transcribe audio files with speakers (faster-whisper + a diarization backend)",
         description="Transcribe each FILE with faster-whisper (word timestamps), diarize it with the "
@@ -35,16 +38,15 @@ def add_transcribe_command(commands) -> None:
     parser.add_argument("--format", choices=TRANSCRIPT_FORMATS, default="text", help="output format (default: text)")
     parser.add_argument("--output", metavar="PATH",
                         help="output file, or an existing directory for one file per input (default: standard output)")
-    progress = parser.add_mutually_exclusive_group()
-    progress.add_argument("--progress", action="store_true", help="always show progress")
-    progress.add_argument("--quiet", action="store_true", help="never show progress")
-    parser.set_defaults(run=_transcribe)
+    add_progress_options(parser, "progress")
+    parser.set_defaults(run=run)
 
 
-def _transcribe(args: argparse.Namespace) -> int:
-    from .adapters.faster_whisper import load_whisper, transcribe
-    from .backends.base import SpeakerCount
-    from .formats import render, safe_uri
+def run(args: argparse.Namespace) -> int:
+    """Transcribe every file; 1 if any failed (the others are still written)."""
+    from ..adapters.faster_whisper import load_whisper, transcribe
+    from ..backends.base import SpeakerCount
+    from ..formats import render, safe_uri
 
     backend = load_backend_from_args(args)
     speakers = SpeakerCount(args.num_speakers, args.min_speakers, args.max_speakers)
@@ -60,10 +62,12 @@ def _transcribe(args: argparse.Namespace) -> int:
     for path in args.files:
         uri = safe_uri(Path(path).stem)
         try:
-            transcript = transcribe(path, model, backend, speakers, language=args.language,
-                                    progress=_progress(uri, args), beam_size=args.beam_size)
+            with progress_display(uri, args) as display:
+                transcript = transcribe(path, model, backend, speakers, language=args.language,
+                                        progress=None if display is None else display.update_stage,
+                                        beam_size=args.beam_size)
         except AudarError as error:
-            print(f"audar: error: {path}: {error}", file=sys.stderr)
+            report_error(error, path)
             status = 1
             continue
         text = render(transcript, args.format, uri=uri)
@@ -75,18 +79,3 @@ def _transcribe(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
             sys.stdout.flush()
     return status
-
-
-def _progress(name: str, args: argparse.Namespace):
-    """Progress lines on standard error: ``name: diarization 40%``, only on a terminal or with --progress."""
-    if args.quiet or not (args.progress or sys.stderr.isatty()):
-        return None
-    shown: dict[str, int] = {}
-
-    def report(stage: str, done: float, total: float) -> None:
-        percent = int(100 * done / total) if total else 100
-        if percent // 10 > shown.get(stage, -1):
-            shown[stage] = percent // 10
-            print(f"{name}: {stage} {percent}%", file=sys.stderr, flush=True)
-
-    return report

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from .backends.precision import PRECISIONS
+from ..backends.precision import PRECISIONS
 
-__all__ = ["add_serve_command"]
+__all__ = ["add_parser", "run", "settings_from_args"]
 
 
-def add_serve_command(commands) -> None:
-    from .server.settings import MB, Settings
+def add_parser(subcommands) -> None:
+    """Add ``serve`` to the ``audar`` subcommands; every flag names its environment variable."""
+    from ..server.settings import Settings
 
     defaults = Settings()
-    parser = commands.add_parser(
+    parser = subcommands.add_parser(
         "serve",
         help="serve diarization and transcription over OpenAI-compatible HTTP and WebSocket",
         description="Serve POST /v1/audio/transcriptions (OpenAI's form, plus diarize=true), "
@@ -21,12 +22,44 @@ def add_serve_command(commands) -> None:
         "Models load once at startup. Every flag has an environment variable (in brackets); "
         "a flag wins over its variable.",
     )
+    _add_network_options(parser, defaults)
+    _add_model_options(parser, defaults)
+    _add_limit_options(parser, defaults)
+    parser.set_defaults(run=run)
+
+
+def settings_from_args(args: argparse.Namespace, environ=None):
+    """The :class:`~audar_plugins.server.settings.Settings` of ``args``, then the environment."""
+    from ..server.settings import ENVIRONMENT, MB, Settings
+
+    flags = {name: getattr(args, name, None) for name in ENVIRONMENT}
+    flags.update({name: getattr(args, name) for name in ("model", "device", "preset", "precision")})
+    if args.max_upload_mb is not None:
+        flags["max_upload_bytes"] = round(args.max_upload_mb * MB)
+    return Settings.from_sources(flags, environ)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Log to standard error and serve until interrupted."""
+    import logging
+
+    from ..server import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    serve(settings_from_args(args))
+    return 0
+
+
+def _add_network_options(parser: argparse.ArgumentParser, defaults) -> None:
     network = parser.add_argument_group("network")
     network.add_argument("--host", help=f"address to listen on (default {defaults.host}, this machine only) [AUDAR_HOST]")
     network.add_argument("--port", type=int, help=f"port (default {defaults.port}) [AUDAR_PORT]")
     network.add_argument("--api-key", metavar="KEY",
                          help="require 'Authorization: Bearer KEY' on /v1 routes [AUDAR_API_KEY; preferred: a "
                          "flag is visible to other users in the process list]")
+
+
+def _add_model_options(parser: argparse.ArgumentParser, defaults) -> None:
     models = parser.add_argument_group("models")
     models.add_argument("--backend", help=f"diarization backend (default {defaults.backend}) [AUDAR_BACKEND]")
     models.add_argument("--model", metavar="PATH_OR_NAME", help="backend checkpoint, e.g. a .nemo path [AUDAR_MODEL]")
@@ -39,6 +72,11 @@ def add_serve_command(commands) -> None:
                         "is served [AUDAR_ASR]")
     models.add_argument("--compute-type", help=f"CTranslate2 compute type (default {defaults.compute_type}) "
                         "[AUDAR_COMPUTE_TYPE]")
+
+
+def _add_limit_options(parser: argparse.ArgumentParser, defaults) -> None:
+    from ..server.settings import MB
+
     limits = parser.add_argument_group("limits")
     limits.add_argument("--max-upload-mb", type=float, metavar="MB",
                         help=f"largest request body (default {defaults.max_upload_bytes / MB:g}) [AUDAR_MAX_UPLOAD_MB]")
@@ -62,25 +100,3 @@ def add_serve_command(commands) -> None:
     limits.add_argument("--workers", type=int, metavar="N",
                         help="threads for CPU work; more requests wait in a queue (default: the CPU count) "
                         "[AUDAR_WORKERS]")
-    parser.set_defaults(run=_serve)
-
-
-def settings_from_args(args: argparse.Namespace, environ=None):
-    """The :class:`~audar_plugins.server.settings.Settings` of ``args``, then the environment."""
-    from .server.settings import MB, ENVIRONMENT, Settings
-
-    flags = {name: getattr(args, name, None) for name in ENVIRONMENT}
-    flags.update({name: getattr(args, name) for name in ("model", "device", "preset", "precision")})
-    if args.max_upload_mb is not None:
-        flags["max_upload_bytes"] = round(args.max_upload_mb * MB)
-    return Settings.from_sources(flags, environ)
-
-
-def _serve(args: argparse.Namespace) -> int:
-    import logging
-
-    from .server import serve
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    serve(settings_from_args(args))
-    return 0

@@ -1,0 +1,69 @@
+"""Command-line options shared by the ``audar`` commands: the backend, the speaker count, post-processing."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from ..backends.precision import PRECISIONS
+
+__all__ = [
+    "add_backend_options",
+    "add_postprocessing_options",
+    "add_speaker_options",
+    "binarization_from_args",
+    "load_backend_from_args",
+    "postprocessing_from_args",
+]
+
+
+def add_backend_options(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--backend`` (default ``default``), ``--model``, ``--device``, ``--preset``, ``--precision``."""
+    parser.add_argument("--backend", default=default, help=f"registered backend (default: {default})")
+    parser.add_argument("--model", metavar="PATH_OR_NAME", help="checkpoint: a .nemo path or a model hub name")
+    parser.add_argument("--device", metavar="DEVICE", help="cpu, cuda, cuda:1, ... (backends with models)")
+    parser.add_argument("--preset", metavar="NAME",
+                        help="latency preset: card, nv-30.4s, nv-10s, nv-1.04s, nv-0.32s (Sortformer)")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="arithmetic of the Sortformer backends on the CPU (default fp32; see "
+                             "audar_plugins.backends.precision)")
+
+
+def add_speaker_options(parser: argparse.ArgumentParser) -> None:
+    """``--num-speakers``, ``--min-speakers``, ``--max-speakers``."""
+    parser.add_argument("--num-speakers", type=int, metavar="N", help="exact number of speakers")
+    parser.add_argument("--min-speakers", type=int, metavar="N", help="at least N speakers")
+    parser.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
+
+
+def add_postprocessing_options(parser: argparse.ArgumentParser) -> None:
+    """``--onset`` ... ``--min-duration-off``: the fields of :class:`~audar_plugins.activity.Binarization`."""
+    group = parser.add_argument_group("post-processing (default: the backend's own)")
+    group.add_argument("--onset", type=float, metavar="X", help="probability that starts speech")
+    group.add_argument("--offset", type=float, metavar="X", help="probability below which speech ends")
+    group.add_argument("--pad-onset", type=float, metavar="S", help="seconds added before each segment")
+    group.add_argument("--pad-offset", type=float, metavar="S", help="seconds added after each segment")
+    group.add_argument("--min-duration-on", type=float, metavar="S", help="drop speech shorter than S")
+    group.add_argument("--min-duration-off", type=float, metavar="S", help="fill gaps shorter than S")
+
+
+def load_backend_from_args(args: argparse.Namespace):
+    """The backend that ``--backend`` names, with the model options given."""
+    from ..registry import load_backend
+
+    names = ("model", "device", "preset", "precision")
+    options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    return load_backend(args.backend, **options)
+
+
+def postprocessing_from_args(args: argparse.Namespace) -> dict[str, float]:
+    """The post-processing flags given (``--onset`` ...), by Binarization field name."""
+    from ..activity import Binarization
+
+    names = (field.name for field in dataclasses.fields(Binarization))
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def binarization_from_args(args: argparse.Namespace, backend):
+    """``backend``'s own binarization with the post-processing flags given put over it."""
+    return dataclasses.replace(backend.binarization, **postprocessing_from_args(args))
