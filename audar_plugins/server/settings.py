@@ -3,7 +3,7 @@
     settings = Settings.from_sources({"port": 9000}, os.environ)    # flags win over the environment
 
 Every field has an environment variable (:data:`ENVIRONMENT`); the ``audar serve`` flags are
-in :mod:`audar_plugins.serve_command`. Sizes are in bytes and durations in seconds.
+in :mod:`audar_plugins.cli.serve`. Sizes are in bytes and durations in seconds.
 """
 
 from __future__ import annotations
