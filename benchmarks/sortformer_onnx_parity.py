@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TQDM_DISABLE", "1")  # NeMo's progress bars
 
 from audar_plugins.activity import SpeakerActivity  # noqa: E402
-from audar_plugins.backends.sortformer.presets import PRESETS  # noqa: E402
+from audar_plugins.backends.sortformer_core.presets import PRESETS  # noqa: E402
 
 
 def live(backend, audio: np.ndarray, seed: int) -> np.ndarray:

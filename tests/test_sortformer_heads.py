@@ -8,7 +8,7 @@ import torch
 
 from audar_plugins.backends.sortformer import SortformerBackend
 from audar_plugins.backends.sortformer.architecture import build_random_model
-from audar_plugins.backends.sortformer.presets import PRESETS
+from audar_plugins.backends.sortformer_core.presets import PRESETS
 from audar_plugins.errors import InvalidOptionError
 from audar_plugins.training.heads import (
     count_parameters,

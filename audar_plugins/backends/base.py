@@ -96,16 +96,46 @@ class StreamingSession(Protocol):
     Each :meth:`push` returns the frames that became final (possibly none);
     :meth:`flush` ends the stream and returns the rest. Concatenated
     (:meth:`SpeakerActivity.concatenate`), the blocks cover the whole stream.
+    Every built-in session derives from :class:`~audar_plugins.backends.session.BaseSession`.
+
+    Attributes
+    ----------
+    sample_rate
+        The rate pushes must have (16 kHz).
+    frame_duration
+        Seconds per output frame.
+    closed
+        ``True`` once :meth:`flush` has run; then push, flush and snapshot raise
+        :class:`~audar_plugins.errors.SessionClosedError`.
     """
 
     sample_rate: int
     frame_duration: float
-    labels: tuple[str, ...]
     closed: bool
 
-    def push(self, audio: Any, sample_rate: int = 16_000) -> SpeakerActivity: ...
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The speakers so far, one per column of the blocks (it may grow as speakers arrive)."""
+        ...
 
-    def flush(self) -> SpeakerActivity: ...
+    @property
+    def emitted_frames(self) -> int:
+        """Frames returned so far; the next block starts at ``emitted_frames * frame_duration``."""
+        ...
+
+    @property
+    def received_seconds(self) -> float:
+        """Seconds of audio pushed so far."""
+        ...
+
+    def push(self, audio: Any, sample_rate: int = 16_000) -> SpeakerActivity:
+        """Add audio; the frames that became final. Bad audio raises an
+        :class:`~audar_plugins.errors.AudioError` and changes nothing."""
+        ...
+
+    def flush(self) -> SpeakerActivity:
+        """End the stream: the remaining frames."""
+        ...
 
     def snapshot(self) -> bytes:
         """The session's state, for ``restore_session`` here or in another process."""
@@ -116,6 +146,14 @@ class StreamingSession(Protocol):
 class StreamingBackend(Backend, Protocol):
     """A backend that also diarizes live audio."""
 
-    def open_session(self, preset: Any = None) -> StreamingSession: ...
+    def open_session(self, preset: Any = None, speakers: SpeakerCount = SpeakerCount()) -> StreamingSession:
+        """A new live session. ``preset`` is the backend's latency preset (``None``: its default;
+        backends with one latency take only ``None``). ``speakers`` bounds the speakers as
+        :meth:`diarize` does; a backend that finds its speakers itself refuses more than it can
+        track with an :class:`~audar_plugins.errors.InvalidOptionError`."""
+        ...
 
-    def restore_session(self, snapshot: bytes) -> StreamingSession: ...
+    def restore_session(self, snapshot: bytes) -> StreamingSession:
+        """The session a :meth:`StreamingSession.snapshot` was taken from, continuing exactly;
+        :class:`~audar_plugins.errors.SnapshotError` for another backend's, model's or version's."""
+        ...

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from ..backends.sortformer.presets import speaker_cache_length
+from ..backends.sortformer_core.presets import speaker_cache_length
 from ..errors import InvalidOptionError
 
 __all__ = ["HEAD_LAYERS", "expand_checkpoint", "expand_speaker_heads"]

@@ -27,14 +27,13 @@ windows of the open region, the centroids, and nothing else that grows.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from ...activity import SpeakerActivity
-from ...audio import SAMPLE_RATE, stream_samples
-from ...errors import SessionClosedError, SnapshotError
-from ..snapshot import pack, unpack
+from ...errors import SnapshotError
+from ..session import BaseSession
 from .clustering import normalize
 from .encoder import MEL_HOP, N_FFT, GE2EEncoder
 from .frames import FRAME_DURATION, vad_index, vad_reads, window_starts
@@ -42,8 +41,6 @@ from .vad import VAD_FRAME_SAMPLES
 
 __all__ = ["EmbeddedSession", "OnlineSpeakers"]
 
-_SNAPSHOT_KIND = "embedded-session"
-_SNAPSHOT_VERSION = 1
 _WINDOWS_PER_CALL = 4  # 0.6 s more latency than one at a time, for a quarter of the encoder time
 
 
@@ -151,7 +148,6 @@ class OnlineSpeakers:
 class _Stream:
     """Where the session stands, in 10 ms frames (all plain integers and flags, for snapshots)."""
 
-    received: int = 0  # samples pushed
     audio_start: int = 0  # sample index of the audio buffer's first sample
     vad_start: int = 0  # index of the first 32 ms VAD value kept
     processed: int = 0  # frames whose speech state has been run
@@ -165,7 +161,7 @@ class _Stream:
     next_window: int = 0  # index of the next regular window of the open region
 
 
-class EmbeddedSession:
+class EmbeddedSession(BaseSession):
     """One live stream through a shared :class:`~audar_plugins.backends.embedded.EmbeddedBackend`.
 
     Create sessions with :meth:`EmbeddedBackend.open_session`; resume one with
@@ -173,11 +169,13 @@ class EmbeddedSession:
     blocks may have more columns than the blocks before them.
     """
 
-    sample_rate = SAMPLE_RATE
-    frame_duration = FRAME_DURATION
+    snapshot_kind = "embedded-session"
+    snapshot_version = 2
+    snapshot_mismatch = "the snapshot was taken with other embedded options; restore it on the same settings"
 
     def __init__(self, backend, max_speakers: float = np.inf) -> None:
         options = backend.options
+        super().__init__(FRAME_DURATION, asdict(options))
         self._backend = backend
         self.options = options
         self._vad = backend._vad.stream()
@@ -197,63 +195,35 @@ class EmbeddedSession:
         self._window_starts: list[int] = []  # windows covering frames not yet emitted
         self._window_lengths: list[int] = []
         self._window_embeddings: list[np.ndarray] = []
-        self.closed = False
 
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(f"speaker_{k}" for k in range(self.speakers.count))
 
     @property
-    def num_speakers(self) -> int:
-        return self.speakers.count
-
-    @property
-    def emitted_frames(self) -> int:
-        return self._s.emitted
-
-    @property
-    def received_seconds(self) -> float:
-        return self._s.received / SAMPLE_RATE
-
-    @property
     def latency(self) -> float:
         """Seconds of speech buffered before a frame in a long turn is final (compute time on top)."""
         return self.options.window
 
-    def push(self, audio: Any, sample_rate: int = SAMPLE_RATE) -> SpeakerActivity:
-        """Add mono audio (any length, resampled to 16 kHz); return the frames that became final.
-
-        Bad audio raises an :class:`~audar_plugins.errors.AudioError` and leaves the session as it was.
-        """
-        self._check_open()
-        samples = stream_samples(audio, sample_rate)
+    def _push(self, samples: np.ndarray) -> SpeakerActivity:
         self._audio = np.concatenate([self._audio, samples])
-        self._s.received += samples.size
         self._append_vad(self._vad.push(samples))
         # frame k exists once k * hop samples have arrived, and needs its 32 ms VAD value; the
         # newest frame may be the stream's last, which only the flush may run (see _process_frames)
-        self._process_frames(min(self._frames_with_vad(), self._s.received // MEL_HOP))
+        self._process_frames(min(self._frames_with_vad(), self._received // MEL_HOP))
         self._embed_ready_windows()
         return self._emit(self._settled())
 
-    def flush(self) -> SpeakerActivity:
-        """End the stream: return the remaining frames. The session accepts no more audio."""
-        self._check_open()
+    def _flush(self) -> SpeakerActivity:
         self._append_vad(self._vad.flush())
-        total = 1 + self._s.received // MEL_HOP
+        total = 1 + self._received // MEL_HOP
         if self._s.vad_start + self._vad_probabilities.size == 0:
             total = 0  # nothing was pushed
         self._process_frames(total, final=True)
         if self._s.active:
             self._end_run(total - 1)  # as offline: speech running to the end stops where the last frame starts
         self._close_region()
-        block = self._emit(self._s.processed)
-        self.closed = True
-        return block
-
-    def _check_open(self) -> None:
-        if self.closed:
-            raise SessionClosedError("this session was flushed; open a new one for more audio")
+        return self._emit(self._s.processed)
 
     # -- voice activity ----------------------------------------------------------------------
 
@@ -375,7 +345,7 @@ class EmbeddedSession:
         while True:
             starts = s.region_start + (s.next_window + np.arange(_WINDOWS_PER_CALL)) * self._step
             end = int(starts[-1]) + self._window
-            if end > s.region_end or (end - 1) * MEL_HOP + N_FFT // 2 > s.received:
+            if end > s.region_end or (end - 1) * MEL_HOP + N_FFT // 2 > self._received:
                 return
             self._embed(starts, self._window)
             s.next_window += _WINDOWS_PER_CALL
@@ -495,13 +465,7 @@ class EmbeddedSession:
         rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in self._rows]
         return np.concatenate(rows) if rows else np.zeros((0, width), dtype=np.float32)
 
-    def snapshot(self) -> bytes:
-        """The session's whole state as bytes; :meth:`EmbeddedBackend.restore_session` resumes it.
-
-        The continuation of a restored session produces exactly the output the
-        uninterrupted session would have, with the same arrival-order labels.
-        """
-        self._check_open()
+    def _snapshot_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         speakers_header, arrays = self.speakers.state()
         vad = self._vad.state()
         arrays.update(
@@ -513,39 +477,28 @@ class EmbeddedSession:
             **{f"vad.{name}": value for name, value in vad.items()},
         )
         header = {
-            "version": _SNAPSHOT_VERSION,
-            "options": asdict(self.options),
             "max_speakers": None if np.isinf(self.speakers.max_speakers) else self.speakers.max_speakers,
             "stream": asdict(self._s),
             "speakers": speakers_header,
         }
-        return pack(_SNAPSHOT_KIND, header, arrays)
+        return header, arrays
 
     @classmethod
-    def restore(cls, backend, data: bytes) -> EmbeddedSession:
-        """A session continuing the one ``data`` was taken from, on ``backend``'s models."""
-        header, arrays = unpack(_SNAPSHOT_KIND, data)
-        if header.get("version") != _SNAPSHOT_VERSION:
-            raise SnapshotError(f"snapshot version {header.get('version')} is not {_SNAPSHOT_VERSION}")
-        if header.get("options") != asdict(backend.options):
-            raise SnapshotError("the snapshot was taken with other embedded options; restore it on the same settings")
-        try:
-            max_speakers = header["max_speakers"]
-            session = cls(backend, np.inf if max_speakers is None else int(max_speakers))
-            session._s = _Stream(**header["stream"])
-            session.speakers.restore(header["speakers"], arrays)
-            session._vad.restore({name[len("vad."):]: value for name, value in arrays.items()
-                                  if name.startswith("vad.")})
-            session._audio = arrays["audio"].astype(np.float32)
-            session._vad_probabilities = arrays["vad_probabilities"].astype(np.float32)
-            session._speech = arrays["speech"].astype(bool)
-            session._rows = [arrays["rows"].astype(np.float32)]
-            session._window_starts = [int(v) for v in arrays["window_starts"]]
-            session._window_lengths = [int(v) for v in arrays["window_lengths"]]
-            session._window_embeddings = list(arrays["window_embeddings"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise SnapshotError(f"incomplete session snapshot: {error!r}") from None
-        return session
+    def _reopen(cls, backend, header: dict[str, Any]) -> Self:
+        max_speakers = header["max_speakers"]
+        return cls(backend, np.inf if max_speakers is None else int(max_speakers))
+
+    def _restore_state(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self._s = _Stream(**header["stream"])
+        self.speakers.restore(header["speakers"], arrays)
+        self._vad.restore({name[len("vad."):]: value for name, value in arrays.items() if name.startswith("vad.")})
+        self._audio = arrays["audio"].astype(np.float32)
+        self._vad_probabilities = arrays["vad_probabilities"].astype(np.float32)
+        self._speech = arrays["speech"].astype(bool)
+        self._rows = [arrays["rows"].astype(np.float32)]
+        self._window_starts = [int(v) for v in arrays["window_starts"]]
+        self._window_lengths = [int(v) for v in arrays["window_lengths"]]
+        self._window_embeddings = list(arrays["window_embeddings"])
 
 
 def _seconds(frame: int) -> np.float32:

@@ -1,14 +1,15 @@
 """The Streaming Sortformer backend on NeMo (``pip install 'audar-plugins[nemo]'``).
 
 NeMo is imported only when a model is loaded, and torch only when the backend or a
-session is used: the presets import without either (the ONNX runtime shares them).
+session is used. The presets, the chunk schedule and the session's lifecycle are shared
+with the ONNX runtime (:mod:`audar_plugins.backends.sortformer_core`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .presets import MODEL_CARD_BINARIZATION, PRESETS, StreamingConfig
+from ..sortformer_core.presets import MODEL_CARD_BINARIZATION, PRESETS, StreamingConfig
 
 __all__ = ["MODEL_CARD_BINARIZATION", "PRESETS", "SortformerBackend", "SortformerSession", "StreamingConfig"]
 

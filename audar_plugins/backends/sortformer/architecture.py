@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from .presets import PRESETS
+from ..sortformer_core.presets import PRESETS
 
 __all__ = ["SORTFORMER_TARGET", "build_random_model", "v2_config"]
 

@@ -14,9 +14,9 @@ from ...errors import InvalidOptionError
 from ..base import ProgressCallback, SpeakerCount
 from ..devices import resolve_device
 from ..precision import resolve_precision
+from ..sortformer_core.presets import MODEL_CARD_BINARIZATION, StreamingConfig
+from ..sortformer_core.schedule import check_speaker_count, config_for, diarize_through, keep_first_speakers
 from .checkpoint import load_sortformer
-from .presets import MODEL_CARD_BINARIZATION, StreamingConfig
-from .schedule import check_speaker_count, config_for, diarize_through, keep_first_speakers
 from .session import SortformerSession
 from .shared_model import SharedSortformer
 
@@ -37,7 +37,7 @@ class SortformerBackend:
         Run the model under float16 autocast (CUDA only); features stay float32.
     preset
         Default latency preset of :meth:`diarize` and new sessions: a name from
-        :data:`~audar_plugins.backends.sortformer.presets.PRESETS`, a
+        :data:`~audar_plugins.backends.sortformer_core.presets.PRESETS`, a
         :class:`StreamingConfig`, or a dict of its fields.
     binarization
         Post-processing; the model card's (onset/offset 0.5, pads 0.1 s) by default.
@@ -115,12 +115,18 @@ class SortformerBackend:
         waveform = torch.from_numpy(load_audio(audio))
         return self._shared.reference_forward(waveform, config).float().cpu().numpy()
 
-    def open_session(self, preset: str | StreamingConfig | Mapping[str, int] | None = None) -> SortformerSession:
-        """A live session on this backend's model, with its own latency preset."""
+    def open_session(self, preset: str | StreamingConfig | Mapping[str, int] | None = None,
+                     speakers: SpeakerCount = SpeakerCount()) -> SortformerSession:
+        """A live session on this backend's model, with its own latency preset.
+
+        Sortformer finds its speakers itself; ``speakers`` bounds them as :meth:`diarize` does.
+        """
         reason = self._why_not_live()
         if reason:
             raise InvalidOptionError(f"this checkpoint {reason}: no live sessions")
-        return SortformerSession(self._shared, self.preset if preset is None else self.streaming_config(preset), self.labels)
+        check_speaker_count(speakers, self.num_speakers)
+        config = self.preset if preset is None else self.streaming_config(preset)
+        return SortformerSession(self._shared, config, self.labels, speakers)
 
     def _why_not_live(self) -> str | None:
         if not self._shared.streaming:
@@ -149,10 +155,8 @@ class SortformerBackend:
         check_speaker_count(speakers, self.num_speakers)
         waveform = load_audio(audio)
         if self._why_not_live() is None:
-            activity = diarize_through(self.open_session(), waveform, progress)
-        else:
-            activity = self._whole(waveform, progress)
-        return keep_first_speakers(activity, speakers)
+            return diarize_through(self.open_session(speakers=speakers), waveform, progress)
+        return keep_first_speakers(self._whole(waveform, progress), speakers)
 
     def _whole(self, waveform: np.ndarray, progress: ProgressCallback | None) -> SpeakerActivity:
         import torch

@@ -10,7 +10,6 @@ every core.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import warnings
@@ -19,7 +18,8 @@ from contextlib import contextmanager
 
 import torch
 
-from .presets import StreamingConfig
+from ..sortformer_core.fingerprint import model_fingerprint
+from ..sortformer_core.presets import StreamingConfig
 
 __all__ = ["SharedSortformer"]
 
@@ -37,7 +37,7 @@ class SharedSortformer:
         self.frame_duration: float = self.subsampling * float(model.preprocessor._cfg.window_stride)
         self.streaming: bool = bool(model.streaming_mode)
         self._lock = threading.RLock()
-        self.fingerprint = _fingerprint(model)  # of the float weights: snapshots move across precisions
+        self.fingerprint = model_fingerprint(model)  # of the float weights: snapshots move across precisions
         if precision == "int8":
             _quantize_linear_layers(model)
 
@@ -107,12 +107,3 @@ def _quantize_linear_layers(model) -> None:
         warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notes
         torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
-
-def _fingerprint(model) -> str:
-    """A short digest that tells models apart, from their speaker heads and first convolution."""
-    digest = hashlib.sha256()
-    modules = model.sortformer_modules
-    for tensor in (modules.single_hidden_to_spks.weight, modules.single_hidden_to_spks.bias,
-                   next(model.encoder.pre_encode.parameters())):
-        digest.update(tensor.detach().float().cpu().numpy().tobytes())
-    return digest.hexdigest()[:16]

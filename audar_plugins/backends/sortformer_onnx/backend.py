@@ -6,13 +6,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-
 from ...activity import Binarization, SpeakerActivity, default_labels
 from ...audio import AudioInput, load_audio
 from ...errors import InvalidOptionError
 from ..base import ProgressCallback, SpeakerCount
-from ..sortformer.presets import FRAME_DURATION, MODEL_CARD_BINARIZATION, StreamingConfig
-from ..sortformer.schedule import check_speaker_count, config_for, diarize_through, keep_first_speakers
+from ..sortformer_core.presets import FRAME_DURATION, MODEL_CARD_BINARIZATION, StreamingConfig
+from ..sortformer_core.schedule import check_speaker_count, config_for, diarize_through
 from .runtime import OnnxSortformer
 from .session import OnnxSortformerSession
 
@@ -60,10 +59,12 @@ class SortformerOnnxBackend:
     def streaming_config(self, preset: str | StreamingConfig | Mapping[str, int]) -> StreamingConfig:
         return config_for(preset, self.num_speakers)
 
-    def open_session(self, preset: str | StreamingConfig | Mapping[str, int] | None = None) -> OnnxSortformerSession:
-        """A live session with its own latency preset."""
+    def open_session(self, preset: str | StreamingConfig | Mapping[str, int] | None = None,
+                     speakers: SpeakerCount = SpeakerCount()) -> OnnxSortformerSession:
+        """A live session with its own latency preset; ``speakers`` bounds the speakers as :meth:`diarize` does."""
+        check_speaker_count(speakers, self.num_speakers)
         config = self.preset if preset is None else self.streaming_config(preset)
-        return OnnxSortformerSession(self._runtime, config, self.labels)
+        return OnnxSortformerSession(self._runtime, config, self.labels, speakers)
 
     def restore_session(self, snapshot: bytes) -> OnnxSortformerSession:
         return OnnxSortformerSession.restore(self._runtime, snapshot)
@@ -75,9 +76,7 @@ class SortformerOnnxBackend:
         Sortformer finds its speakers itself: ``num_speakers``/``max_speakers`` above the
         model's count are refused; below it they keep the first speakers to arrive.
         """
-        check_speaker_count(speakers, self.num_speakers)
-        activity = diarize_through(self.open_session(), load_audio(audio), progress)
-        return keep_first_speakers(activity, speakers)
+        return diarize_through(self.open_session(speakers=speakers), load_audio(audio), progress)
 
     def to(self, device: Any) -> SortformerOnnxBackend:
         """ONNX Runtime here runs on the CPU only."""

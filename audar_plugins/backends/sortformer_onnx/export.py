@@ -11,7 +11,8 @@ Three graphs, batch size 1, dynamic length (:mod:`.graphs` writes them out):
 
 Between them, and after, the runtime does in NumPy what NeMo does in Python: the
 concatenation, the cache and FIFO update (:mod:`.state`). ``frontend.npz`` holds the
-checkpoint's mel filterbank and window (:mod:`.frontend`) and ``settings.json`` the rest.
+checkpoint's mel filterbank and window (:mod:`.frontend`) and ``settings.json`` the rest
+(:mod:`~audar_plugins.backends.sortformer_core.export_settings`, which the runtime reads too).
 """
 
 from __future__ import annotations
@@ -19,15 +20,14 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ...errors import MissingDependencyError
+from ..sortformer_core.export_settings import export_settings
 
-__all__ = ["SETTINGS_VERSION", "export_onnx"]
+__all__ = ["export_onnx"]
 
-SETTINGS_VERSION = 2
 OPSET = 17
 
 
@@ -44,15 +44,13 @@ def export_onnx(checkpoint: str | Path, directory: str | Path, int8: bool = True
     import torch
 
     from ..sortformer.checkpoint import load_sortformer
-    from ..sortformer.shared_model import _fingerprint
     from .graphs import Encode, Positions, PreEncode
 
     model = load_sortformer(checkpoint, "cpu")
     model.eval()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    settings = _settings(model)
-    settings["fingerprint"] = _fingerprint(model)
+    settings = export_settings(model)
 
     features = torch.randn(1, 8 * 13 + 16, settings["n_mels"])
     embeddings = torch.randn(60, settings["d_model"])
@@ -110,33 +108,3 @@ def _bypass_weight_identities(graph) -> None:
         for index, name in enumerate(node.input):
             if name in aliases:
                 node.input[index] = aliases[name]
-
-
-def _settings(model) -> dict[str, Any]:
-    from ...errors import BackendLoadError
-
-    config = model.preprocessor._cfg
-    modules = model.sortformer_modules
-    checks = {
-        "normalize": str(config.get("normalize", "NA")) in ("NA", "None"),
-        "frame_splicing": int(config.get("frame_splicing", 1)) == 1,
-        "log_zero_guard_type": str(config.get("log_zero_guard_type", "add")) == "add",
-        "streaming_mode": bool(model.streaming_mode),
-        "async_streaming": not bool(model.async_streaming),
-    }
-    unsupported = [name for name, ok in checks.items() if not ok]
-    if unsupported:
-        raise BackendLoadError(f"cannot export this checkpoint for the ONNX runtime: unsupported {unsupported}")
-    return {
-        "version": SETTINGS_VERSION,
-        "sample_rate": int(config.get("sample_rate", 16000)),
-        "n_mels": int(config.features),
-        "n_fft": int(config.get("n_fft", 512)),
-        "hop_length": round(float(config.window_stride) * int(config.get("sample_rate", 16000))),
-        "preemphasis": float(config.get("preemph", 0.97)),
-        "log_guard": float(2.0**-24),
-        "subsampling": int(model.encoder.subsampling_factor),
-        "d_model": int(modules.fc_d_model),
-        "num_speakers": int(modules.n_spk),
-    }
-

@@ -90,6 +90,11 @@ class IncrementalLogMel:
         self.num_frames = 0
         self.ended = False
 
+    @property
+    def num_features(self) -> int:
+        """Mel bands per frame."""
+        return self.front_end.num_features
+
     def push(self, samples: np.ndarray) -> None:
         if len(samples):
             self._pieces.append(np.asarray(samples, dtype=np.float32))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +10,7 @@ import numpy as np
 
 from ...errors import BackendLoadError, MissingDependencyError
 from ..precision import resolve_precision
-from .export import SETTINGS_VERSION
+from ..sortformer_core.export_settings import read_settings
 from .frontend import LogMel
 from .state import CacheSettings, CacheState, streaming_update
 
@@ -42,14 +41,11 @@ class OnnxSortformer:
         except ImportError as error:
             raise MissingDependencyError("onnxruntime", "onnx", "the sortformer-onnx backend") from error
         directory = Path(directory)
+        settings = read_settings(directory)
         try:
-            settings = json.loads((directory / "settings.json").read_text())
             arrays = np.load(directory / "frontend.npz", allow_pickle=False)
         except (OSError, ValueError) as error:
             raise BackendLoadError(f"{directory} is not an `audar export-onnx` directory: {error}") from None
-        if settings.get("version") != SETTINGS_VERSION:
-            raise BackendLoadError(f"{directory}: export version {settings.get('version')} is not {SETTINGS_VERSION}; "
-                                   "export the checkpoint again")
         precision = resolve_precision(precision, settings["precisions"])
         suffix = "" if precision == "fp32" else f".{precision}"
         options = onnxruntime.SessionOptions()

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
-from ...backends.base import SpeakerCount
+from ...backends.base import SpeakerCount, StreamingBackend
 from ..client_values import number
 from ..errors import APIError, error_for
 from ..forms import Fields
@@ -77,7 +77,7 @@ class Connection:
         """A connection for the handshake's query: a new stream, or a parked one resumed."""
         query = Fields(websocket.query_params)  # the form's field rules, for the handshake's query
         engine = websocket.app.state.engine
-        if not callable(getattr(engine.backend, "open_session", None)):
+        if not isinstance(engine.backend, StreamingBackend):
             raise APIError(f"the {engine.backend.name!r} backend does not stream: serve a streaming backend "
                            "(embedded or sortformer) for /v1/realtime", 400, code="backend_not_streaming")
         diarize = bool(query.boolean("diarize"))

@@ -13,7 +13,6 @@ which may run beside a push (the backend session is locked).
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import math
 import secrets
@@ -25,7 +24,7 @@ import numpy as np
 
 from ...activity import SpeakerActivity
 from ...audio import SAMPLE_RATE
-from ...backends.base import SpeakerCount
+from ...backends.base import SpeakerCount, StreamingBackend, StreamingSession
 
 __all__ = ["Item", "RealtimeStream", "TurnDetection"]
 
@@ -77,11 +76,11 @@ class _Buffer:
 class RealtimeStream:
     """The state of one realtime session; see the module docstring."""
 
-    def __init__(self, backend, speakers: SpeakerCount = SpeakerCount(), session=None,
-                 keep_activity: bool = True) -> None:
+    def __init__(self, backend: StreamingBackend, speakers: SpeakerCount = SpeakerCount(),
+                 session: StreamingSession | None = None, keep_activity: bool = True) -> None:
         self.backend = backend
         self.id = "sess_" + secrets.token_hex(12)
-        self._session = session if session is not None else _open(backend, speakers)
+        self._session = session if session is not None else backend.open_session(speakers=speakers)
         self._lock = threading.Lock()  # the backend session, and the blocks it produced
         self._items = itertools.count(1)
         self._buffer = _Buffer(self._next_item_id())
@@ -252,13 +251,6 @@ class RealtimeStream:
         stream.turn_detection = parked["turn_detection"]
         stream._transcribed_until = parked["transcribed_until"]
         return stream
-
-
-def _open(backend, speakers: SpeakerCount):
-    # only backends that find speakers by clustering take bounds (Sortformer finds its own)
-    if "speakers" in inspect.signature(backend.open_session).parameters:
-        return backend.open_session(speakers=speakers)
-    return backend.open_session()
 
 
 def _shift(value: float | None, offset: float) -> float | None:
