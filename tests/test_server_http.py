@@ -21,7 +21,7 @@ openai = pytest.importorskip("openai")
 httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")
 
-from audar_plugins.adapters.faster_whisper import transcribe  # noqa: E402
+from audar_plugins.adapters.faster_whisper import FasterWhisperRecognizer, transcribe  # noqa: E402
 from audar_plugins.backends.base import SpeakerCount  # noqa: E402
 from audar_plugins.backends.fake import FakeBackend  # noqa: E402
 from audar_plugins.errors import InvalidOptionError  # noqa: E402
@@ -428,8 +428,8 @@ def test_diarized_streams_send_turns_while_decoding_and_end_equal_to_the_whole()
     whisper = _ScriptedWhisper(60.0)
     request = TranscriptionRequest(Upload(io.BytesIO(), "a.wav"), "whisper-1", "diarized_json", diarize=True,
                                    stream=True)
-    run = Transcription(whisper, FakeBackend(num_speakers=3, turn_duration=4.0), np.zeros(60 * 16_000, np.float32),
-                        request)
+    run = Transcription(FasterWhisperRecognizer(whisper), FakeBackend(num_speakers=3, turn_duration=4.0),
+                        np.zeros(60 * 16_000, np.float32), request)
     progress = []
     events = []
     for event in transcription_events(run, "diarized_json"):

@@ -1,20 +1,19 @@
 """The HTTP routes under attack: every numeric form field with values no server should act on,
 JSON nesting, a prompt that multiplies decoding time, an upload abandoned mid-body. The backend
-is the fake one and the recognizer a scripted stand-in: no model is needed to cross a limit."""
+is the fake one and so is the recognizer: no model is needed to cross a limit."""
 
 from __future__ import annotations
 
 import json
 import socket
 import time
-from types import SimpleNamespace
 
 import pytest
 
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from audar_plugins.backends.fake import FakeBackend  # noqa: E402
+from audar_plugins import FakeBackend, FakeRecognizer  # noqa: E402
 from audar_plugins.server import transcription  # noqa: E402
 from audar_plugins.server.app import create_app  # noqa: E402
 from audar_plugins.server.engine import Engine  # noqa: E402
@@ -29,30 +28,23 @@ BAD_NUMBERS = ("Infinity", "-Infinity", "inf", "NaN", "1e400", "-1", "true", "12
 DEEP = "[" * 1_100 + "]" * 1_100
 
 
-class ScriptedWhisper:
-    """faster-whisper's interface: one segment of three words per 3 s, each taking ``pause`` to decode."""
+class SlowRecognizer(FakeRecognizer):
+    """The fake recognizer, taking ``pause`` seconds to decode each segment."""
 
-    def __init__(self, pause: float = 0.0) -> None:
+    def __init__(self, pause: float) -> None:
+        super().__init__(threshold=0.0, words_per_segment=6)
         self.pause = pause
 
-    def transcribe(self, waveform, **options):
-        seconds = waveform.shape[0] / 16_000
-
-        def segments():
-            for start in range(0, int(seconds), 3):
-                time.sleep(self.pause)
-                words = [SimpleNamespace(word=f" w{start + k}", start=start + k + 0.1, end=start + k + 0.5,
-                                         probability=0.9) for k in range(3)]
-                yield SimpleNamespace(text="".join(w.word for w in words), start=float(start), end=start + 3.0,
-                                      words=words)
-
-        return segments(), SimpleNamespace(language="en", duration=seconds)
+    def _segments(self, waveform):
+        for segment in super()._segments(waveform):
+            time.sleep(self.pause)
+            yield segment
 
 
 @pytest.fixture(scope="module")
 def server():
     settings = Settings(workers=2)
-    running = LiveServer(create_app(settings, Engine(settings, FakeBackend(), ScriptedWhisper())))
+    running = LiveServer(create_app(settings, Engine(settings, FakeBackend(), FakeRecognizer(threshold=0.0))))
     yield running
     running.stop()
 
@@ -129,7 +121,7 @@ def test_prompts_and_languages_are_bounded(http, wav):
 def test_decoding_over_its_time_budget_is_refused_and_the_server_goes_on(wav, monkeypatch):
     monkeypatch.setattr(transcription, "ASR_GRACE_SECONDS", 0.0)
     settings = Settings(workers=1, asr_time_factor=0.001)  # 9 ms of decoding for 9 s of audio
-    running = LiveServer(create_app(settings, Engine(settings, FakeBackend(), ScriptedWhisper(pause=0.02))))
+    running = LiveServer(create_app(settings, Engine(settings, FakeBackend(), SlowRecognizer(pause=0.02))))
     try:
         with httpx.Client(base_url=running.url, timeout=60) as client:
             answer = client.post("/v1/audio/transcriptions", files={"file": ("a.wav", wav)})

@@ -1,6 +1,6 @@
 """``/v1/realtime`` under attack and under load: every limit crossed, every bad value answered,
 nothing lost when a client drops. The backend is the fake one (it streams with no model) and
-the recognizer a gated stand-in, so that each race is made to happen, not hoped for."""
+the recognizer the fake one behind a gate, so that each race is made to happen, not hoped for."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import base64
 import json
 import socket as sockets
 import threading
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from websockets.exceptions import InvalidStatus  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from audar_plugins.backends.base import SpeakerCount  # noqa: E402
-from audar_plugins.backends.fake import FakeBackend  # noqa: E402
+from audar_plugins import FakeBackend, FakeRecognizer  # noqa: E402
 from audar_plugins.server.app import create_app  # noqa: E402
 from audar_plugins.server.engine import Engine  # noqa: E402
 from audar_plugins.server.realtime.stream import MAX_BUFFER_SECONDS, RealtimeStream  # noqa: E402
@@ -33,24 +32,21 @@ TRANSCRIPTION = "conversation.item.input_audio_transcription"
 SECOND = b"\x01\x00" * 16_000  # one second of PCM16 at 16 kHz
 
 
-class GatedWhisper:
-    """A stand-in for faster-whisper: one word per whole second of audio, decoded once the gate opens."""
+class GatedRecognizer(FakeRecognizer):
+    """The fake recognizer (a word per half second), decoding once the gate opens."""
 
     def __init__(self, open_gate: bool = True) -> None:
+        super().__init__(threshold=0.0)
         self.gate = threading.Event()
         if open_gate:
             self.gate.set()
         self.started = threading.Event()
 
-    def transcribe(self, audio, **options):
+    def recognize(self, waveform, language=None, **options):
         self.started.set()
         if not self.gate.wait(60):
             raise TimeoutError("the test never opened the gate")
-        seconds = audio.size / 16_000
-        words = [SimpleNamespace(word=f" w{k}", start=k + 0.1, end=k + 0.6, probability=0.9)
-                 for k in range(int(seconds))]
-        segment = SimpleNamespace(text="".join(w.word for w in words), start=0.0, end=seconds, words=words)
-        return iter([segment] if words else []), SimpleNamespace(language="en", duration=seconds)
+        return super().recognize(waveform, language, **options)
 
 
 class _GatedSession:
@@ -80,15 +76,15 @@ class SlowBackend(FakeBackend):
         return _GatedSession(super().open_session(preset, speakers), self.gate)
 
 
-def serve(backend=None, whisper=None, **settings):
+def serve(backend=None, recognizer=None, **settings):
     options = {"workers": 2, "realtime_idle_seconds": 30.0, "max_realtime_sessions": 4, **settings}
     configured = Settings(**options)
-    return LiveServer(create_app(configured, Engine(configured, backend or FakeBackend(), whisper)))
+    return LiveServer(create_app(configured, Engine(configured, backend or FakeBackend(), recognizer)))
 
 
 @pytest.fixture(scope="module")
 def fake_server():
-    running = serve(max_realtime_sessions=2, whisper=GatedWhisper())
+    running = serve(max_realtime_sessions=2, recognizer=GatedRecognizer())
     yield running
     running.stop()
 
@@ -219,7 +215,7 @@ def test_session_values_are_applied_once_valid(fake_server):
 # -- nothing lost when the client goes ---------------------------------------------------------
 
 
-def _two_items_then(server, whisper, leave) -> tuple[list[dict], list[dict]]:
+def _two_items_then(server, recognizer, leave) -> tuple[list[dict], list[dict]]:
     """Commit two items, let the first start transcribing, ``leave(socket, reader)``, resume, end."""
     with open_socket(server) as socket:
         first = Reader(socket)
@@ -228,12 +224,12 @@ def _two_items_then(server, whisper, leave) -> tuple[list[dict], list[dict]]:
             socket.send(SECOND * 3)
             socket.send(json.dumps({"type": "input_audio_buffer.commit"}))
         wait_until(lambda: len(first.of("input_audio_buffer.committed")) == 2, what="two commits")
-        assert whisper.started.wait(30), "the first item was never handed to the recognizer"
+        assert recognizer.started.wait(30), "the first item was never handed to the recognizer"
         token = first.events[0][1]["session"]["resume_token"]
         leave(socket, first)
     parked = server.server.config.app.state.realtime.parked
     wait_until(lambda: token in parked, what="the stream's parking")
-    whisper.gate.set()  # the recognizer finishes for a connection that is gone
+    recognizer.gate.set()  # the recognizer finishes for a connection that is gone
     with open_socket(server, f"resume={token}") as socket:
         second = Reader(socket)
         socket.send(END)
@@ -245,16 +241,16 @@ def _each_item_completed_once(first: list[dict], second: list[dict]) -> None:
     committed = [e["item_id"] for e in first if e["type"] == "input_audio_buffer.committed"]
     completed = [e for e in first + second if e["type"] == f"{TRANSCRIPTION}.completed"]
     assert [e["item_id"] for e in completed] == committed
-    assert [e["transcript"] for e in completed] == ["w0 w1 w2"] * 2
+    assert [e["transcript"] for e in completed] == ["w0 w1 w2 w3 w4 w5"] * 2
     segments = [e for e in second if e["type"] == f"{TRANSCRIPTION}.segment"]
     assert {e["item_id"] for e in segments} == set(committed)
 
 
 def test_a_client_dropped_during_transcription_gets_every_item_once_after_resuming():
-    whisper = GatedWhisper(open_gate=False)
-    running = serve(whisper=whisper)
+    recognizer = GatedRecognizer(open_gate=False)
+    running = serve(recognizer=recognizer)
     try:
-        first, second = _two_items_then(running, whisper, lambda socket, reader: socket.close())
+        first, second = _two_items_then(running, recognizer, lambda socket, reader: socket.close())
     finally:
         running.stop()
     assert not [e for e in first if e["type"].startswith(TRANSCRIPTION)]
@@ -262,8 +258,8 @@ def test_a_client_dropped_during_transcription_gets_every_item_once_after_resumi
 
 
 def test_an_idle_timeout_during_transcription_keeps_the_items_for_the_resume():
-    whisper = GatedWhisper(open_gate=False)
-    running = serve(whisper=whisper, realtime_idle_seconds=1.5)
+    recognizer = GatedRecognizer(open_gate=False)
+    running = serve(recognizer=recognizer, realtime_idle_seconds=1.5)
 
     def go_quiet(socket, reader):
         reader.until = "never"
@@ -271,7 +267,7 @@ def test_an_idle_timeout_during_transcription_keeps_the_items_for_the_resume():
         assert [e["error"]["code"] for e in reader.of("error")] == ["idle_timeout"]
 
     try:
-        first, second = _two_items_then(running, whisper, go_quiet)
+        first, second = _two_items_then(running, recognizer, go_quiet)
     finally:
         running.stop()
     _each_item_completed_once(first, second)
@@ -333,7 +329,7 @@ def test_without_turn_detection_the_buffer_is_committed_at_its_cap():
 
 
 def test_realtime_items_do_not_wait_behind_file_jobs():
-    running = serve(whisper=GatedWhisper(), workers=1)
+    running = serve(recognizer=GatedRecognizer(), workers=1)
     engine = running.server.config.app.state.engine
     busy = threading.Event()
     try:
@@ -344,7 +340,7 @@ def test_realtime_items_do_not_wait_behind_file_jobs():
             socket.send(SECOND * 2)
             socket.send(json.dumps({"type": "input_audio_buffer.commit"}))
             reader.wait(30)
-        assert not job.done() and reader.of(f"{TRANSCRIPTION}.completed")[0]["transcript"] == "w0 w1"
+        assert not job.done() and reader.of(f"{TRANSCRIPTION}.completed")[0]["transcript"] == "w0 w1 w2 w3"
     finally:
         busy.set()
         running.stop()

@@ -108,10 +108,11 @@ def transcribe(
     progress: Progress | None = None,
     **transcribe_options: Any,
 ) -> Transcript:
-    """Diarize and transcribe ``audio`` with faster-whisper ``model`` (a ``WhisperModel``, name or directory).
+    """Diarize and transcribe ``audio`` with faster-whisper ``model`` (a ``WhisperModel``, name or directory,
+    or a :class:`FasterWhisperRecognizer`).
 
     :func:`audar_plugins.transcribe` with a :class:`FasterWhisperRecognizer`; ``transcribe_options``
     go to ``WhisperModel.transcribe``.
     """
-    recognizer = FasterWhisperRecognizer(model)
+    recognizer = model if isinstance(model, FasterWhisperRecognizer) else FasterWhisperRecognizer(model)
     return transcribe_stage(audio, recognizer, backend, speakers, language, options, progress, **transcribe_options)

@@ -61,17 +61,11 @@ def transcription_body(result: TranscriptionResult, response_format: str, granul
 
 
 def verbose_json(result: TranscriptionResult, granularities: Sequence[str] = ("segment",)) -> dict[str, Any]:
-    """OpenAI's ``TranscriptionVerbose`` from faster-whisper's segments and words."""
+    """OpenAI's ``TranscriptionVerbose`` from the recognizer's segments and words."""
     body: dict[str, Any] = {"task": "transcribe", "language": result.language, "duration": result.duration,
                             "text": result.text}
     if "segment" in granularities:
-        body["segments"] = [
-            {"id": index, "seek": segment.seek, "start": segment.start, "end": segment.end, "text": segment.text,
-             "tokens": list(segment.tokens), "temperature": segment.temperature,
-             "avg_logprob": segment.avg_logprob, "compression_ratio": segment.compression_ratio,
-             "no_speech_prob": segment.no_speech_prob}
-            for index, segment in enumerate(result.segments)
-        ]
+        body["segments"] = [_verbose_segment(index, segment) for index, segment in enumerate(result.segments)]
     if "word" in granularities:
         words = result.transcript.words if result.transcript is not None else result.words
         body["words"] = [
@@ -83,8 +77,18 @@ def verbose_json(result: TranscriptionResult, granularities: Sequence[str] = ("s
     return body
 
 
+def _verbose_segment(index: int, segment: Any) -> dict[str, Any]:
+    """One ``TranscriptionSegment``: whisper's decoding figures where the recognizer is faster-whisper, else 0."""
+    source = segment.source
+    return {"id": index, "seek": getattr(source, "seek", 0), "start": segment.start, "end": segment.end,
+            "text": segment.text, "tokens": list(getattr(source, "tokens", ())),
+            "temperature": getattr(source, "temperature", 0.0), "avg_logprob": getattr(source, "avg_logprob", 0.0),
+            "compression_ratio": getattr(source, "compression_ratio", 0.0),
+            "no_speech_prob": getattr(source, "no_speech_prob", 0.0)}
+
+
 def plain_subtitles(result: TranscriptionResult, response_format: str) -> str:
-    """SRT (``"srt"``) or WebVTT (otherwise) with one cue per faster-whisper segment, as whisper-1 answers."""
+    """SRT (``"srt"``) or WebVTT (otherwise) with one cue per recognized segment, as whisper-1 answers."""
     cues = [Cue(segment.start, segment.end, segment.text.strip()) for segment in result.segments
             if segment.text.strip()]
     return "".join(iter_srt(cues) if response_format == "srt" else iter_vtt(cues))

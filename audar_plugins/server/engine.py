@@ -6,8 +6,9 @@
 
 Both models are shared by every request: the backends are safe to call from several threads
 (the embedded backend keeps no state between calls; Sortformer locks its settings) and so is
-``faster_whisper.WhisperModel`` (built with ``num_workers`` equal to the thread count, so that
-concurrent calls run in parallel). CPU work never runs on the event loop. Jobs wait in a
+speech recognizer (a :class:`~audar_plugins.transcription.Recognizer`; faster-whisper's
+``WhisperModel`` is built with ``num_workers`` equal to the thread count, so that concurrent
+calls run in parallel). CPU work never runs on the event loop. Jobs wait in a
 first-in, first-out queue when every thread is busy: a busy server is slower, never failing.
 Each lane has threads of its own: ``"batch"`` for HTTP file jobs, ``"live"`` for realtime pushes
 and ``"live_asr"`` for realtime items, so a short push or a spoken turn is never queued behind
@@ -26,6 +27,7 @@ from typing import Any, Literal, TypeVar
 
 from ..backends.base import Backend
 from ..errors import AudarError
+from ..transcription import Recognizer
 from .settings import Settings
 
 __all__ = ["Engine"]
@@ -45,14 +47,15 @@ class Engine:
     backend
         The diarization backend (``backend.name``, ``backend.diarize``, and for streaming
         backends ``open_session``/``restore_session``).
-    whisper
-        The ``faster_whisper.WhisperModel``, or ``None`` when the server runs without ASR.
+    recognizer
+        The speech recognizer (:class:`~audar_plugins.transcription.Recognizer`), or ``None``
+        when the server runs without ASR.
     """
 
-    def __init__(self, settings: Settings, backend: Backend, whisper: Any = None) -> None:
+    def __init__(self, settings: Settings, backend: Backend, recognizer: Recognizer | None = None) -> None:
         self.settings = settings
         self.backend = backend
-        self.whisper = whisper
+        self.recognizer = recognizer
         self._lanes = {lane: ThreadPoolExecutor(settings.workers, thread_name_prefix=f"audar-{lane}")
                        for lane in ("batch", "live", "live_asr")}
 
@@ -62,12 +65,12 @@ class Engine:
         from ..registry import load_backend
 
         backend = load_backend(settings.backend, **settings.backend_options)
-        whisper = None
+        recognizer = None
         if settings.asr_model is not None:
-            whisper = load_asr(settings.asr_model, settings.compute_type, settings.workers)
+            recognizer = load_asr(settings.asr_model, settings.compute_type, settings.workers)
         logger.info("serving backend %r%s", backend.name,
-                    f" and ASR model {settings.asr_model!r}" if whisper is not None else " without ASR")
-        return cls(settings, backend, whisper)
+                    f" and ASR model {settings.asr_model!r}" if recognizer is not None else " without ASR")
+        return cls(settings, backend, recognizer)
 
     async def run(self, function: Callable[..., T], *args: Any, lane: Lane = "batch", **kwargs: Any) -> T:
         """``function(*args, **kwargs)`` on a worker thread of ``lane`` (see the module docstring)."""
@@ -84,12 +87,13 @@ class Engine:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def load_asr(model: str, compute_type: str, workers: int):
-    """A ``WhisperModel`` for ``workers`` concurrent callers, splitting the cores between them."""
-    from ..adapters.faster_whisper import load_whisper
+def load_asr(model: str, compute_type: str, workers: int) -> Recognizer:
+    """faster-whisper ``model`` for ``workers`` concurrent callers, splitting the cores between them."""
+    from ..adapters.faster_whisper import FasterWhisperRecognizer, load_whisper
 
     threads = max(1, (os.cpu_count() or 1) // workers)
     try:
-        return load_whisper(model, compute_type=compute_type, cpu_threads=threads, num_workers=workers)
+        whisper = load_whisper(model, compute_type=compute_type, cpu_threads=threads, num_workers=workers)
     except (RuntimeError, ValueError, OSError) as error:  # faster-whisper's own errors for a bad model
         raise AudarError(f"cannot load the ASR model {model!r}: {error}") from error
+    return FasterWhisperRecognizer(whisper, name=model)

@@ -63,13 +63,13 @@ class TranscriptionRequest:
     diarize: bool = False
     speakers: SpeakerCount = field(default_factory=SpeakerCount)
 
-    def whisper_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``WhisperModel.transcribe`` (words are always timed).
+    def recognizer_options(self) -> dict[str, Any]:
+        """The recognizer's options beyond the language (faster-whisper's ``WhisperModel.transcribe`` names).
 
         ``temperature`` 0 or unset keeps faster-whisper's fallback schedule (0.0, 0.2, ... 1.0),
         which is what OpenAI documents for 0: start greedy, raise it where decoding fails.
         """
-        options: dict[str, Any] = {"language": self.language, "word_timestamps": True}
+        options: dict[str, Any] = {}
         if self.prompt:
             options["initial_prompt"] = self.prompt
         if self.temperature:

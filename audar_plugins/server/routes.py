@@ -41,13 +41,13 @@ def _engine(request: Request) -> Engine:
 @router.get("/health")
 async def health(request: Request) -> dict[str, Any]:
     engine = _engine(request)
-    return {"status": "ok", "backend": engine.backend.name, "asr": engine.whisper is not None}
+    return {"status": "ok", "backend": engine.backend.name, "asr": engine.recognizer is not None}
 
 
 @router.get("/v1/models")
 async def models(request: Request) -> dict[str, Any]:
     engine = _engine(request)
-    return list_models(engine.whisper is not None, engine.backend.name)
+    return list_models(engine.recognizer is not None, engine.backend.name)
 
 
 @router.post("/v1/audio/transcriptions")
@@ -55,7 +55,7 @@ async def transcriptions(request: Request) -> Response:
     engine = _engine(request)
     async with request.form(**FORM_LIMITS) as form:
         job = read_transcription_form(form, engine.backend.name)
-        if engine.whisper is None:
+        if engine.recognizer is None:
             raise APIError("this server runs without an ASR model, so it cannot transcribe; start it with "
                            "`audar serve --asr MODEL`, or diarize without ASR at POST /v1/audio/diarizations",
                            400, "model", "asr_unavailable")
@@ -72,7 +72,7 @@ async def transcriptions(request: Request) -> Response:
 
 def _start_transcription(engine: Engine, job: TranscriptionRequest) -> Transcription:
     waveform = decode_upload(job.upload, engine.settings.max_audio_seconds)
-    return Transcription(engine.whisper, engine.backend, waveform, job, engine.settings.asr_time_factor)
+    return Transcription(engine.recognizer, engine.backend, waveform, job, engine.settings.asr_time_factor)
 
 
 def _transcribe(engine: Engine, job: TranscriptionRequest) -> str:

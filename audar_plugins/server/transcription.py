@@ -1,10 +1,10 @@
 """One transcription request on the shared models: diarize (when asked), then decode segment by segment.
 
-Runs on a worker thread. :meth:`Transcription.decoded` yields faster-whisper segments as they
+Runs on a worker thread. :meth:`Transcription.decoded` yields the recognizer's segments as they
 are decoded (the streaming route turns them into events); :meth:`Transcription.result` decodes
 whatever is left and gives the words, the text and, with diarization, the speaker-attributed
 :class:`~audar_plugins.alignment.transcript.Transcript`, built exactly as
-:func:`audar_plugins.adapters.faster_whisper.transcribe` builds it.
+:func:`audar_plugins.transcribe` builds it.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from ..activity import SpeakerActivity
-from ..adapters.faster_whisper import transcript_from_segments, words_from_segments
-from ..alignment.transcript import Transcript
+from ..alignment.transcript import Transcript, build_transcript
 from ..alignment.turns import join_words
 from ..alignment.words import Word
 from ..audio import SAMPLE_RATE
 from ..backends.base import Backend
+from ..transcription import RecognizedSegment, Recognizer
 from .errors import APIError
 from .forms import TranscriptionRequest
 from .settings import ASR_GRACE_SECONDS
@@ -49,7 +49,7 @@ def within_time(segments: Iterable[Any], audio_seconds: float, factor: float,
 class TranscriptionResult:
     """Everything a response format needs. ``transcript`` is ``None`` without diarization."""
 
-    segments: tuple[Any, ...]
+    segments: tuple[RecognizedSegment, ...]
     words: tuple[Word, ...]
     duration: float
     language: str | None
@@ -61,7 +61,7 @@ class TranscriptionResult:
 
 
 class Transcription:
-    """faster-whisper (and the backend, when the request diarizes) over one waveform.
+    """The recognizer (and the backend, when the request diarizes) over one waveform.
 
     Attributes
     ----------
@@ -71,31 +71,31 @@ class Transcription:
         What has been decoded so far.
     """
 
-    def __init__(self, whisper, backend: Backend, waveform: np.ndarray, request: TranscriptionRequest,
-                 time_factor: float = math.inf) -> None:
+    def __init__(self, recognizer: Recognizer, backend: Backend, waveform: np.ndarray,
+                 request: TranscriptionRequest, time_factor: float = math.inf) -> None:
         self.request = request
         self.duration = waveform.shape[0] / SAMPLE_RATE
         self.activity: SpeakerActivity | None = (
             backend.diarize(waveform, request.speakers) if request.diarize else None
         )
         try:
-            pending, info = whisper.transcribe(waveform, **request.whisper_options())
+            recognition = recognizer.recognize(waveform, request.language, **request.recognizer_options())
         except ValueError as error:
             if request.language is None:
                 raise
             # faster-whisper's answer to a language code its tokenizer lacks
             raise APIError(f"'language' {request.language!r} is not a language the ASR model knows", 400,
                            "language", "invalid_value") from error
-        self.language: str | None = info.language
-        self._pending = within_time(pending, self.duration, time_factor)
-        self.segments: list[Any] = []
+        self.language: str | None = recognition.language
+        self._pending = within_time(recognition.segments, self.duration, time_factor)
+        self.segments: list[RecognizedSegment] = []
         self.words: list[Word] = []
 
-    def decoded(self) -> Iterator[Any]:
+    def decoded(self) -> Iterator[RecognizedSegment]:
         """Decode the remaining segments one at a time, yielding each (decoding happens while iterating)."""
         for segment in self._pending:
             self.segments.append(segment)
-            self.words.extend(words_from_segments([segment]))
+            self.words.extend(segment.words)
             yield segment
 
     def result(self) -> TranscriptionResult:
@@ -104,5 +104,5 @@ class Transcription:
             pass
         transcript = None
         if self.activity is not None:
-            transcript = transcript_from_segments(self.segments, self.activity, self.duration, self.language)
+            transcript = build_transcript(self.words, self.activity, self.duration, self.language)
         return TranscriptionResult(tuple(self.segments), tuple(self.words), self.duration, self.language, transcript)

@@ -95,7 +95,7 @@ class Connection:
                 connection.items.put_nowait(item)
             return connection
         stream = RealtimeStream(engine.backend, SpeakerCount(max_speakers=max_speakers),
-                                keep_activity=diarize and engine.whisper is not None)
+                                keep_activity=diarize and engine.recognizer is not None)
         model = "gpt-4o-transcribe-diarize" if diarize else "gpt-4o-transcribe"
         return cls(websocket, stream, diarize, secrets.token_urlsafe(24), SessionOptions(model=model))
 
@@ -299,8 +299,8 @@ class Connection:
 
     async def transcribe(self, item: Item) -> None:
         base = {"item_id": item.id, "content_index": 0}
-        whisper = self.engine.whisper
-        if whisper is None:
+        recognizer = self.engine.recognizer
+        if recognizer is None:
             await self.send({"type": f"{TRANSCRIPTION}.failed", **base, "error": APIError(
                 "this server has no ASR model (start it with --asr); speaker activity still streams",
                 400, code="asr_unavailable").body()["error"]})
@@ -308,7 +308,7 @@ class Connection:
         if item.turns is None:
             options = self.options
             try:
-                item.turns = await self.engine.run(self.stream.transcribe, item, whisper, options.language,
+                item.turns = await self.engine.run(self.stream.transcribe, item, recognizer, options.language,
                                                    self.diarize, options.prompt, self.settings.asr_time_factor,
                                                    lane="live_asr")
             except Exception as error:

@@ -25,6 +25,7 @@ import numpy as np
 from ...activity import SpeakerActivity
 from ...audio import SAMPLE_RATE
 from ...backends.base import SpeakerCount, StreamingBackend, StreamingSession
+from ...transcription import Recognizer
 
 __all__ = ["Item", "RealtimeStream", "TurnDetection"]
 
@@ -189,28 +190,27 @@ class RealtimeStream:
 
     # -- transcripts -------------------------------------------------------------------------
 
-    def transcribe(self, item: Item, whisper, language: str | None, diarize: bool, prompt: str | None = None,
-                   time_factor: float = math.inf):
+    def transcribe(self, item: Item, recognizer: Recognizer, language: str | None, diarize: bool,
+                   prompt: str | None = None, time_factor: float = math.inf):
         """The item's turns: ``[(speaker, start, end, text)]`` (speaker ``None`` without diarization);
         decoding is bounded as :func:`~audar_plugins.server.transcription.within_time` bounds it."""
-        from ...adapters.faster_whisper import words_from_segments
         from ...alignment.transcript import build_transcript
         from ...alignment.words import Word
         from ..transcription import within_time
 
         if item.audio.size < SAMPLE_RATE // 10:
             return []
-        segments, info = whisper.transcribe(item.audio, language=language, word_timestamps=True,
-                                            initial_prompt=prompt, condition_on_previous_text=False)
-        segments = within_time(segments, item.audio.size / SAMPLE_RATE, time_factor)
+        recognition = recognizer.recognize(item.audio, language, initial_prompt=prompt,
+                                           condition_on_previous_text=False)
+        segments = within_time(recognition.segments, item.audio.size / SAMPLE_RATE, time_factor)
         words = [Word(w.text, _shift(w.start, item.start), _shift(w.end, item.start), w.probability)
-                 for w in words_from_segments(segments)]
+                 for segment in segments for w in segment.words]
         if not words:
             return []
         if not diarize:
             text = "".join(w.text for w in words).strip()
             return [(None, words[0].start, words[-1].end, text)]
-        transcript = build_transcript(words, self.activity_until(item.end), item.end, info.language)
+        transcript = build_transcript(words, self.activity_until(item.end), item.end, recognition.language)
         self._transcribed_until = item.end
         return [(turn.speaker or UNKNOWN_SPEAKER, turn.start, turn.end, turn.text.strip())
                 for turn in transcript.turns]
