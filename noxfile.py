@@ -1,6 +1,7 @@
 """The whole test suite, one environment per torch that the tested frameworks load beside.
 
     pip install nox && nox            # everything (what .ci/run runs)
+    nox -s lint                       # ruff on the package
     nox -s tests                      # the main suite only (CPU torch 2.13, NeMo 2.7.3)
     nox -s pyannote4 -- -k whisperx   # one adapter environment, pytest arguments after --
     nox -s onnx_runtime               # sortformer-onnx where torch and NeMo are not installed
@@ -18,11 +19,18 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "onnx_runtime", "pyannote4", "pyannote3"]
+nox.options.sessions = ["lint", "tests", "onnx_runtime", "pyannote4", "pyannote3"]
 nox.options.default_venv_backend = "venv"
 
 TELEMETRY_OFF = {"PYANNOTE_METRICS_ENABLED": "0"}
 _FALCON = Path(__file__).resolve().parent / "examples" / "falcon-3-speakers.wav"
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff on the package, with the rules in pyproject.toml."""
+    session.install("ruff==0.17.6")
+    session.run("ruff", "check", "audar_plugins")
 
 
 @nox.session

@@ -29,7 +29,7 @@ import math
 import os
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO, Union
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -59,7 +59,7 @@ _OBJECT_REPR = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>")
 """An object's default repr, which soundfile puts in its messages about file objects."""
 
 
-AudioInput = Union[str, os.PathLike, BinaryIO, bytes, np.ndarray, Mapping[str, Any], Any]
+AudioInput = str | os.PathLike | BinaryIO | bytes | np.ndarray | Mapping[str, Any] | Any
 """What :func:`load_audio` accepts (``Any`` stands for ``torch.Tensor``)."""
 
 

@@ -56,10 +56,12 @@ def write_pyannote_config(
     """
     installed = available_backends()
     if backend not in installed:
-        raise BackendNotFoundError(f"no backend named {backend!r}; installed backends: {', '.join(installed) or 'none'}")
+        names = ", ".join(installed) or "none"
+        raise BackendNotFoundError(f"no backend named {backend!r}; installed backends: {names}")
     unknown = set(postprocessing or {}) - set(HYPER_PARAMETERS)
     if unknown:
-        raise InvalidOptionError(f"unknown post-processing parameters {sorted(unknown)}; known: {', '.join(HYPER_PARAMETERS)}")
+        raise InvalidOptionError(f"unknown post-processing parameters {sorted(unknown)}; "
+                                 f"known: {', '.join(HYPER_PARAMETERS)}")
 
     if model is not None:
         _check_model(Path(model), copy_model)

@@ -93,7 +93,8 @@ class DiarizationPipeline:
         Returns WhisperX's DataFrame (columns ``segment``, ``label``, ``speaker``,
         ``start``, ``end``) and, with ``return_embeddings``, ``{speaker: [floats]}`` or None.
         """
-        source = audio if isinstance(audio, (str, Path)) else {"waveform": np.asarray(audio)[None], "sample_rate": SAMPLE_RATE}
+        source = (audio if isinstance(audio, (str, Path))
+                  else {"waveform": np.asarray(audio)[None], "sample_rate": SAMPLE_RATE})
         report = None
         if progress_callback is not None:
             def report(done: float, total: float) -> None:
@@ -115,7 +116,10 @@ class DiarizationPipeline:
 
 
 def diarization_frame(annotation) -> pd.DataFrame:
-    """A pyannote Annotation as WhisperX's diarization DataFrame: ``segment``, ``label``, ``speaker``, ``start``, ``end``."""
+    """A pyannote Annotation as WhisperX's diarization DataFrame.
+
+    Columns: ``segment``, ``label``, ``speaker``, ``start``, ``end``.
+    """
     import pandas as pd
 
     frame = pd.DataFrame(annotation.itertracks(yield_label=True), columns=["segment", "label", "speaker"])

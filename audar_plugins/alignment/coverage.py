@@ -75,7 +75,8 @@ class SpeakerCoverage:
     @classmethod
     def from_annotation(cls, annotation) -> SpeakerCoverage:
         """Hard coverage from a ``pyannote.core.Annotation``."""
-        tracks = [(segment.start, segment.end, str(label)) for segment, _, label in annotation.itertracks(yield_label=True)]
+        tracks = [(segment.start, segment.end, str(label))
+                  for segment, _, label in annotation.itertracks(yield_label=True)]
         if not tracks:
             return cls([], [])
         starts, ends, labels = zip(*tracks)
@@ -112,7 +113,8 @@ class SpeakerCoverage:
             following = np.searchsorted(speaker.speech_starts, ends, side="left")
             touching = previous + 1 < following  # some speech interval lies in between
             before[:, column] = np.where(previous >= 0, starts - speaker.speech_ends[np.maximum(previous, 0)], np.inf)
-            after[:, column] = np.where(following < count, speaker.speech_starts[np.minimum(following, count - 1)] - ends, np.inf)
+            next_start = speaker.speech_starts[np.minimum(following, count - 1)]
+            after[:, column] = np.where(following < count, next_start - ends, np.inf)
             before[touching, column] = after[touching, column] = 0.0
         return before, after
 

@@ -56,7 +56,8 @@ class StreamingAligner:
         if block.frame_duration != self._frame_duration:
             raise InvalidOptionError("activity blocks must share one frame duration")
         if not math.isclose(block.start, self._end, abs_tol=1e-6 + 1e-3 * self._frame_duration):
-            raise InvalidOptionError(f"activity block starting at {block.start:.3f} s does not follow {self._end:.3f} s")
+            raise InvalidOptionError(
+                f"activity block starting at {block.start:.3f} s does not follow {self._end:.3f} s")
         if block.labels[: len(self._labels)] != self._labels:
             raise InvalidOptionError("a block may add speakers after the known ones but not rename them")
         self._labels = tuple(block.labels)

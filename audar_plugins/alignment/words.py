@@ -136,7 +136,9 @@ def word_spans(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.nda
     low, high = np.minimum(starts, ends), np.maximum(starts, ends)
     short = high - low < POINT_WORD
     middle = (low + high) / 2
-    return np.isfinite(starts), np.where(short, middle - POINT_WORD / 2, low), np.where(short, middle + POINT_WORD / 2, high)
+    low = np.where(short, middle - POINT_WORD / 2, low)
+    high = np.where(short, middle + POINT_WORD / 2, high)
+    return np.isfinite(starts), low, high
 
 
 def word_times(words: Sequence[Word]) -> tuple[np.ndarray, np.ndarray]:

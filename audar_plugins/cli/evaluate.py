@@ -69,6 +69,6 @@ def _print_table(rows: list) -> None:
     width = max(len(uri) for uri, _ in rows)
     print(f"{'file':<{width}}  {'DER%':>6}  {'FA%':>6}  {'miss%':>6}  {'conf%':>6}  {'speech s':>8}")
     for uri, c in rows:
-        share = (lambda value: 100 * value / c.total) if c.total else (lambda value: 0.0)
-        print(f"{uri:<{width}}  {100 * c.der:6.2f}  {share(c.false_alarm):6.2f}  {share(c.missed):6.2f}  "
-              f"{share(c.confusion):6.2f}  {c.total:8.2f}")
+        fa, miss, confusion = (100 * value / c.total if c.total else 0.0
+                               for value in (c.false_alarm, c.missed, c.confusion))
+        print(f"{uri:<{width}}  {100 * c.der:6.2f}  {fa:6.2f}  {miss:6.2f}  {confusion:6.2f}  {c.total:8.2f}")

@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _add_network_options(parser: argparse.ArgumentParser, defaults) -> None:
     network = parser.add_argument_group("network")
-    network.add_argument("--host", help=f"address to listen on (default {defaults.host}, this machine only) [AUDAR_HOST]")
+    network.add_argument("--host",
+                         help=f"address to listen on (default {defaults.host}, this machine only) [AUDAR_HOST]")
     network.add_argument("--port", type=int, help=f"port (default {defaults.port}) [AUDAR_PORT]")
     network.add_argument("--api-key", metavar="KEY",
                          help="require 'Authorization: Bearer KEY' on /v1 routes [AUDAR_API_KEY; preferred: a "

@@ -45,7 +45,8 @@ def cues(transcript: Transcript, max_seconds: float = MAX_CUE_SECONDS) -> Iterat
             continue
         piece: list[AttributedWord] = []
         for word in turn.words:
-            if piece and word.end is not None and piece[0].start is not None and word.end - piece[0].start > max_seconds:
+            started = piece[0].start if piece else None
+            if started is not None and word.end is not None and word.end - started > max_seconds:
                 yield _cue(piece, turn.speaker)
                 piece = []
             piece.append(word)

@@ -33,7 +33,8 @@ def authorized(api_key: str | None, authorization: str | None, subprotocols: Ite
     if api_key is None:
         return True
     offered = [bearer_token(authorization)]
-    offered += [protocol[len(SUBPROTOCOL_PREFIX):] for protocol in subprotocols if protocol.startswith(SUBPROTOCOL_PREFIX)]
+    offered += [protocol.removeprefix(SUBPROTOCOL_PREFIX) for protocol in subprotocols
+                if protocol.startswith(SUBPROTOCOL_PREFIX)]
     expected = api_key.encode()
     return any(token is not None and hmac.compare_digest(token.encode(), expected) for token in offered)
 

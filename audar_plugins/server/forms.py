@@ -102,7 +102,8 @@ class Fields:
         self.read.add(name)
         values = self.values.get(name, [])
         if not values:
-            raise APIError(f"'{name}' is required: the audio, as a file upload", 400, name, "missing_required_parameter")
+            raise APIError(f"'{name}' is required: the audio, as a file upload", 400, name,
+                           "missing_required_parameter")
         if len(values) > 1:
             raise APIError(f"give one '{name}', got {len(values)}", 400, name, "invalid_value")
         value = values[0]

@@ -57,7 +57,8 @@ def read_checkpoint(path: str | Path) -> CheckpointInfo:
         with _open_tar(path) as archive:
             member = next((m for m in archive.getmembers() if m.name.endswith("model_config.yaml")), None)
             if member is None:
-                raise BackendLoadError(f"{path} is a tar archive but holds no model_config.yaml: not a .nemo checkpoint")
+                raise BackendLoadError(
+                    f"{path} is a tar archive but holds no model_config.yaml: not a .nemo checkpoint")
             config = yaml.safe_load(archive.extractfile(member))
     except (tarfile.TarError, OSError, EOFError) as error:
         raise BackendLoadError(f"{path} is not a readable .nemo checkpoint: {error}") from error

@@ -1,4 +1,4 @@
-"""SortformerOnnxBackend: an exported Streaming Sortformer on ONNX Runtime and NumPy, registered as ``sortformer-onnx``."""
+"""SortformerOnnxBackend: an exported Streaming Sortformer on ONNX Runtime and NumPy (``sortformer-onnx``)."""
 
 from __future__ import annotations
 

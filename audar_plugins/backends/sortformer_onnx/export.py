@@ -32,7 +32,8 @@ OPSET = 17
 
 
 PRECISIONS = ("fp32", "int8")
-LENGTH_AXES = {"features": {1: "frames"}, "embeddings": {0: "steps"}, "frames": {0: "steps"}, "positions": {3: "positions"}}
+LENGTH_AXES = {"features": {1: "frames"}, "embeddings": {0: "steps"}, "frames": {0: "steps"},
+               "positions": {3: "positions"}}
 
 
 def export_onnx(checkpoint: str | Path, directory: str | Path, int8: bool = True) -> Path:

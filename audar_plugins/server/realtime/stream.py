@@ -165,7 +165,8 @@ class RealtimeStream:
     def _detect_turns(self, block: SpeakerActivity) -> list[dict[str, Any]]:
         buffer = self._buffer
         events: list[dict[str, Any]] = []
-        speaking = (block.probabilities > ACTIVE).any(axis=1) if block.num_speakers else np.zeros(block.num_frames, bool)
+        speaking = ((block.probabilities > ACTIVE).any(axis=1) if block.num_speakers
+                    else np.zeros(block.num_frames, bool))
         times = block.frame_starts()
         inside = times >= buffer.start - 1e-6
         voiced = np.flatnonzero(speaking & inside)
