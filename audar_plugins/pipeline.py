@@ -70,9 +70,11 @@ def diarize(
 
     Examples
     --------
-    >>> result = diarize("meeting.wav", num_speakers=3)
-    >>> for segment, _, speaker in result.annotation.itertracks(yield_label=True):
-    ...     print(f"{segment.start:.2f} {segment.end:.2f} {speaker}")
+    ::
+
+        result = diarize("meeting.wav", num_speakers=3)
+        for segment, _, speaker in result.annotation.itertracks(yield_label=True):
+            print(f"{segment.start:.2f} {segment.end:.2f} {speaker}")
     """
     speakers = SpeakerCount(num_speakers, min_speakers, max_speakers)
     if isinstance(backend, str):

@@ -31,11 +31,13 @@ class SileroVAD:
 
     Examples
     --------
-    >>> vad = SileroVAD()
-    >>> probabilities = vad(waveform)           # one value per 32 ms frame
-    >>> stream = vad.stream()
-    >>> probabilities = stream.push(samples)    # the complete frames so far
-    >>> tail = stream.flush()                   # the last partial frame, zero-padded
+    ::
+
+        vad = SileroVAD()
+        probabilities = vad(waveform)           # one value per 32 ms frame
+        stream = vad.stream()
+        probabilities = stream.push(samples)    # the complete frames so far
+        tail = stream.flush()                   # the last partial frame, zero-padded
     """
 
     def __init__(self) -> None:
