@@ -81,7 +81,7 @@ def whisper():
 @pytest.fixture(autouse=True)
 def server_log_is_clean(request):
     """No test leaves a warning or a traceback in a test server's log (for a client's doing, or any)."""
-    from .live_server import SERVER_LOG
+    from .server.live_server import SERVER_LOG
 
     SERVER_LOG.take()
     yield

@@ -11,7 +11,7 @@ import pytest
 from audar_plugins import diarize
 from audar_plugins.formats import read_npz, segments
 
-from .conftest import EXAMPLE
+from ..conftest import EXAMPLE
 from .test_cli import audar
 
 

@@ -15,7 +15,7 @@ import soundfile as sf
 
 from audar_plugins.formats import MAX_URI_LENGTH, read_rttm, safe_uri
 
-from .test_audio import unknown_length_flac
+from ..test_audio import unknown_length_flac
 
 MAX_SECONDS = 20.0
 HOSTILE_NAME = "notes\x00\x1b[31m\u202eevaw.mp3"  # NUL, an ANSI colour escape and a right-to-left override

@@ -14,7 +14,7 @@ import soundfile as sf
 from audar_plugins.evaluation import diarization_error_rate
 from audar_plugins.formats import read_rttm
 
-from .conftest import EXAMPLE
+from ..conftest import EXAMPLE
 
 AUDAR = [sys.executable, "-m", "audar_plugins.cli"]
 

@@ -13,7 +13,7 @@ from audar_plugins.backends.sortformer_onnx.export import export_onnx
 from audar_plugins.errors import BackendLoadError, SnapshotError
 from audar_plugins.registry import load_backend
 
-from .test_cli import audar
+from ..cli.test_cli import audar
 
 PRESETS = ["card", "nv-1.04s", "nv-0.32s", "nv-10s"]
 
@@ -124,7 +124,7 @@ def test_diarize_from_the_command_line(models, tmp_path):
     from audar_plugins.backends.sortformer_onnx import SortformerOnnxBackend
     from audar_plugins.formats import to_rttm
 
-    from .conftest import EXAMPLE
+    from ..conftest import EXAMPLE
 
     _, _, directory = models
     result = audar("diarize", EXAMPLE, "--backend", "sortformer-onnx", "--model", directory, "--device", "cpu",
