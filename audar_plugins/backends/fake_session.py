@@ -7,13 +7,16 @@ concatenated blocks equal :meth:`FakeBackend.diarize` on the same audio, however
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..activity import SpeakerActivity, default_labels
 from ..errors import SnapshotError
 from .session import BaseSession
+
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11; the package supports 3.10
 
 __all__ = ["FakeSession"]
 

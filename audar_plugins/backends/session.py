@@ -19,7 +19,7 @@ implements the steps in between:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from ..activity import SpeakerActivity
 from ..audio import SAMPLE_RATE, stream_samples
 from ..errors import SessionClosedError, SnapshotError
 from .snapshot import pack, unpack
+
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11; the package supports 3.10
 
 __all__ = ["BaseSession"]
 

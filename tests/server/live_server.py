@@ -7,6 +7,7 @@ expects server errors and checks them itself.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -46,6 +47,37 @@ def wait_until(condition, timeout: float = 30.0, what: str = "the condition") ->
     while not condition():
         assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
         time.sleep(0.02)
+
+
+class Reader:
+    """A realtime client's events: received on a thread of its own, each with the time it arrived."""
+
+    def __init__(self, socket, until: str = "audar.stream.ended") -> None:
+        self.socket = socket
+        self.events: list[tuple[float, dict]] = []
+        self.until = until
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from websockets import ConnectionClosed
+
+        try:
+            for message in self.socket:
+                event = json.loads(message)
+                self.events.append((time.monotonic(), event))
+                if event["type"] == self.until:
+                    return
+        except ConnectionClosed:
+            return
+
+    def wait(self, timeout: float = 120) -> list[dict]:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), f"no {self.until} event within {timeout} s"
+        return [event for _, event in self.events]
+
+    def of(self, kind: str) -> list[dict]:
+        return [event for _, event in self.events if event["type"] == kind]
 
 
 class LiveServer:

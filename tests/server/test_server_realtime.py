@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import threading
 import time
 
 import numpy as np
@@ -28,7 +27,7 @@ from audar_plugins.server.app import create_app  # noqa: E402
 from audar_plugins.server.engine import Engine  # noqa: E402
 from audar_plugins.server.settings import Settings  # noqa: E402
 
-from .live_server import LiveServer, wait_until  # noqa: E402
+from .live_server import LiveServer, Reader, wait_until  # noqa: E402
 
 KEY = "sk-realtime-test"
 TRANSCRIPTION = "conversation.item.input_audio_transcription"
@@ -60,35 +59,6 @@ def expected(embedded, pcm) -> SpeakerActivity:
 def open_socket(server, query: str = "diarize=true", key: str | None = KEY):
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return connect(f"{server.ws_url}/v1/realtime?{query}", additional_headers=headers, open_timeout=30)
-
-
-class Reader:
-    """Receives every event on a thread of its own, with the time it arrived."""
-
-    def __init__(self, socket, until: str = "audar.stream.ended") -> None:
-        self.socket = socket
-        self.events: list[tuple[float, dict]] = []
-        self.until = until
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            for message in self.socket:
-                event = json.loads(message)
-                self.events.append((time.monotonic(), event))
-                if event["type"] == self.until:
-                    return
-        except websockets.ConnectionClosed:
-            return
-
-    def wait(self, timeout: float = 120) -> list[dict]:
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), f"no {self.until} event within {timeout} s"
-        return [event for _, event in self.events]
-
-    def of(self, kind: str) -> list[dict]:
-        return [event for _, event in self.events if event["type"] == kind]
 
 
 def send_paced(socket, chunks, seconds_per_chunk: float, speed: float) -> float:

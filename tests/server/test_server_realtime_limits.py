@@ -25,8 +25,7 @@ from audar_plugins.server.engine import Engine  # noqa: E402
 from audar_plugins.server.realtime.stream import MAX_BUFFER_SECONDS, RealtimeStream  # noqa: E402
 from audar_plugins.server.settings import Settings  # noqa: E402
 
-from .live_server import LiveServer, wait_until  # noqa: E402
-from .test_server_realtime import Reader  # noqa: E402
+from .live_server import LiveServer, Reader, wait_until  # noqa: E402
 
 TRANSCRIPTION = "conversation.item.input_audio_transcription"
 SECOND = b"\x01\x00" * 16_000  # one second of PCM16 at 16 kHz

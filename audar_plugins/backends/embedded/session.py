@@ -27,7 +27,7 @@ windows of the open region, the centroids, and nothing else that grows.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from .clustering import normalize
 from .encoder import MEL_HOP, N_FFT, GE2EEncoder
 from .frames import FRAME_DURATION, vad_index, vad_reads, window_starts
 from .vad import VAD_FRAME_SAMPLES
+
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11; the package supports 3.10
 
 __all__ = ["EmbeddedSession", "OnlineSpeakers"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import abstractmethod
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from ..base import SpeakerCount
 from ..session import BaseSession
 from .presets import StreamingConfig
 from .schedule import keep_first_speakers, ready_chunks, step_due
+
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11; the package supports 3.10
 
 __all__ = ["ChunkedSession"]
 
