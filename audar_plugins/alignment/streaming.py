@@ -10,22 +10,26 @@ emitted, with its speaker, as soon as no later activity can change its attributi
 * an untimed word: with the timed word before it (or the first timed word after it).
 
 Words come out in order, exactly once, and equal :func:`attribute_words` on the whole
-stream (the rule of :mod:`audar_plugins.alignment.words`). The turn corrections of
-:mod:`audar_plugins.alignment.turns` need words that come later; apply them to the
-emitted words where a little delay is acceptable.
+stream (the rule of :mod:`audar_plugins.alignment.words`). The work is linear in the
+words and frames: the activity is kept as a :class:`GrowingCoverage`, and a word is
+attributed only once the activity reaches its end (again only while a pause word before
+it waits for more activity). :meth:`StreamingAligner.settle` releases every waiting word
+at once, on a provisional look at the activity still to come, for a caller that cannot
+wait (a realtime item whose audio the live session has not finished). The turn
+corrections of :mod:`audar_plugins.alignment.turns` need words that come later:
+:class:`~audar_plugins.alignment.settled.TurnSettler` applies them to the emitted words.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import numpy as np
 
 from ..activity import SpeakerActivity
 from ..errors import InvalidOptionError
-from .coverage import SpeakerCoverage
-from .words import AttributedWord, Word, attribute_spans, attributed, word_spans, word_times
+from .growing_coverage import GrowingCoverage
+from .words import POINT_WORD, AttributedWord, Word, attribute_spans, attributed, word_spans, word_times
 
 __all__ = ["StreamingAligner"]
 
@@ -34,11 +38,7 @@ class StreamingAligner:
     """Incremental word -> speaker merge; see the module docstring."""
 
     def __init__(self) -> None:
-        self._blocks: list[np.ndarray] = []
-        self._labels: tuple[str, ...] = ()
-        self._frame_duration: float | None = None
-        self._start = 0.0
-        self._end = 0.0
+        self._coverage = GrowingCoverage()
         self._pending: list[Word] = []
         self._finished = False
         self._last_timed: int | None = None  # speaker code of the last timed word emitted
@@ -46,23 +46,12 @@ class StreamingAligner:
     @property
     def activity_end(self) -> float:
         """Seconds of stream the activity pushed so far covers."""
-        return self._end
+        return self._coverage.end
 
     def push_activity(self, block: SpeakerActivity) -> list[AttributedWord]:
         """Add the next finalised block; returns the words that became final."""
         self._check_open()
-        if self._frame_duration is None:
-            self._frame_duration, self._start, self._end = block.frame_duration, block.start, block.start
-        if block.frame_duration != self._frame_duration:
-            raise InvalidOptionError("activity blocks must share one frame duration")
-        if not math.isclose(block.start, self._end, abs_tol=1e-6 + 1e-3 * self._frame_duration):
-            raise InvalidOptionError(
-                f"activity block starting at {block.start:.3f} s does not follow {self._end:.3f} s")
-        if block.labels[: len(self._labels)] != self._labels:
-            raise InvalidOptionError("a block may add speakers after the known ones but not rename them")
-        self._labels = tuple(block.labels)
-        self._blocks.append(np.asarray(block.probabilities, dtype=np.float32))
-        self._end = block.end
+        self._coverage.append(block)
         return self._release(final=False)
 
     def push_words(self, words: Iterable[Word]) -> list[AttributedWord]:
@@ -71,6 +60,20 @@ class StreamingAligner:
         self._pending.extend(words)
         return self._release(final=False)
 
+    def settle(self, provisional: SpeakerActivity | None = None) -> list[AttributedWord]:
+        """Every waiting word, now: attributed on the final activity followed by ``provisional``
+        (frames not final yet, e.g. a live session's provisional flush). The aligner stays open:
+        later blocks follow the final activity, not ``provisional``."""
+        self._check_open()
+        if provisional is None or not self._pending:
+            return self._release(final=True)
+        mark = self._coverage.mark()
+        try:
+            self._coverage.append(provisional)
+            return self._release(final=True)
+        finally:
+            self._coverage.truncate(mark)
+
     def flush(self) -> list[AttributedWord]:
         """End of both streams: every remaining word, attributed on all the activity there is."""
         self._check_open()
@@ -78,30 +81,19 @@ class StreamingAligner:
         self._finished = True
         return released
 
+    def forget(self, before: float) -> None:
+        """No word that starts before ``before`` seconds will come: drop the activity only they would read."""
+        self._coverage.forget(before)
+
     def _check_open(self) -> None:
         if self._finished:
             raise InvalidOptionError("this aligner was flushed; start a new one for a new stream")
 
-    def _activity(self) -> SpeakerActivity | None:
-        if not self._blocks:
-            return None
-        width = len(self._labels)
-        blocks = [np.pad(b, ((0, 0), (0, width - b.shape[1]))) if b.shape[1] < width else b for b in self._blocks]
-        probabilities = np.concatenate(blocks)
-        self._blocks = [probabilities]  # keep one array: the next push concatenates once
-        return SpeakerActivity(probabilities, self._frame_duration, self._start, self._labels)
-
     def _release(self, final: bool) -> list[AttributedWord]:
-        if not self._pending:
+        words = self._pending if final else self._pending[: self._reachable()]
+        if not words or (not final and self._coverage.frame_duration is None):
             return []
-        activity = self._activity()
-        if activity is None:
-            if not final:
-                return []
-            coverage = SpeakerCoverage([], [])
-        else:
-            coverage = SpeakerCoverage.from_activity(activity)
-        words = self._pending
+        coverage = self._coverage
         starts, ends = word_times(words)
         result = attribute_spans(starts, ends, coverage)
         timed = np.isfinite(starts)
@@ -110,24 +102,34 @@ class StreamingAligner:
             leading = int(np.argmax(timed)) if timed.any() else starts.size
             result.speaker[:leading] = self._last_timed
             result.confidence[:leading] = 0.0
-        count = len(words) if final else self._final_prefix(starts, ends, result, coverage)
+        count = len(words) if final else self._final_prefix(starts, ends, result)
         released = attributed(words[:count], result)  # zip stops at the words released
         emitted_timed = np.flatnonzero(timed[:count])
         if emitted_timed.size:
             self._last_timed = int(result.speaker[emitted_timed[-1]])
-        self._pending = words[count:]
+        del self._pending[:count]
         return released
 
-    def _final_prefix(self, starts, ends, result, coverage: SpeakerCoverage) -> int:
+    def _reachable(self) -> int:
+        """How many leading waiting words the activity so far may settle: those before the first
+        timed word that ends after it (work stays proportional to the words that can be released)."""
+        end = self._coverage.end
+        for index, word in enumerate(self._pending):
+            if _reach(word) > end:
+                return index
+        return len(self._pending)
+
+    def _final_prefix(self, starts, ends, result) -> int:
         """How many leading pending words no future activity can change."""
+        end = self._coverage.end
         timed, low, high = word_spans(starts, ends)
-        covered = timed & (high <= self._end)
+        covered = timed & (high <= end)
         settled = covered & (result.confidence > 0)  # speech under the word, all of it known
         pause = np.flatnonzero(covered & ~settled)
-        if pause.size and coverage.num_speakers:
-            before, after = coverage.gaps(low[pause], high[pause])
+        if pause.size and self._coverage.num_speakers:
+            before, after = self._coverage.gaps(low[pause], high[pause])
             # speech still to come starts at or after the activity's end
-            settled[pause] = (after.min(axis=1) < np.inf) | (self._end - high[pause] >= before.min(axis=1))
+            settled[pause] = (after.min(axis=1) < np.inf) | (end - high[pause] >= before.min(axis=1))
         count = 0
         timed_before = self._last_timed is not None
         for index in range(starts.size):
@@ -140,3 +142,13 @@ class StreamingAligner:
                 count = index + 1  # follows the timed word before it, which is final
         return count
 
+
+def _reach(word: Word) -> float:
+    """The latest time ``word`` is read over (as :func:`word_spans` reads it); ``-inf`` untimed."""
+    start, end = word.start, word.end
+    if start is None or not np.isfinite(start):
+        return -np.inf
+    if end is None or not np.isfinite(end):
+        end = start
+    low, high = min(start, end), max(start, end)
+    return high if high - low >= POINT_WORD else (low + high) / 2 + POINT_WORD / 2

@@ -64,11 +64,13 @@ def to_json(transcript: Transcript, indent: int | None = 2) -> str:
 
 def speaker_letters(transcript: Transcript) -> dict[str, str]:
     """OpenAI's speaker names: "A", "B", ... in order of first appearance ("AA" after "Z")."""
+    return {speaker: letter_name(index) for index, speaker in enumerate(transcript.speakers)}
+
+
+def letter_name(index: int) -> str:
+    """The ``index``-th of OpenAI's speaker names: "A" ... "Z", "AA", "AB", ..."""
     letters = string.ascii_uppercase
-    names = {}
-    for index, speaker in enumerate(transcript.speakers):
-        names[speaker] = letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
-    return names
+    return letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
 
 
 def to_diarized_json(transcript: Transcript) -> str:

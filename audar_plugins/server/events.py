@@ -9,10 +9,12 @@ Events, as the OpenAI SDK's ``TranscriptionStreamEvent`` types read them:
 - ``transcript.text.done`` ``{text}``, last.
 
 The deltas concatenate to the ``done`` text, which is the text of the answer without
-streaming. Without diarization a delta follows each decoded faster-whisper segment. With
-it, a turn is sent once later words can no longer change it
-(:func:`~audar_plugins.alignment.settled.settled_turns`: about two turns behind the
-decoder), and the last turns when decoding ends.
+streaming. Without diarization a delta follows each decoded segment. With it, each
+decoded word goes through the incremental aligner
+(:class:`~audar_plugins.alignment.streaming.StreamingAligner`, then
+:class:`~audar_plugins.alignment.settled.TurnSettler`: work linear in the words), and a
+turn is sent once later words can no longer change it (about two turns behind the
+decoder); the last turns when decoding ends.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..alignment.settled import settled_turns
-from ..alignment.transcript import Transcript
-from ..alignment.turns import Turn, join_words
-from ..alignment.words import AttributedWord, Word, attribute_spans, attributed, coverage_of, word_times
-from ..formats import speaker_letters
+from ..alignment.settled import TurnSettler
+from ..alignment.streaming import StreamingAligner
+from ..alignment.turns import Turn, TurnOptions, join_words
+from ..alignment.words import Word
+from ..formats.transcript import letter_name
 from .transcription import Transcription
 
 __all__ = ["transcription_events"]
@@ -85,21 +87,23 @@ class _Turns:
 
     def __init__(self, letters: bool) -> None:
         self.letters = letters
-        self.count = 0  # turns sent
         self.segments = 0
-        self.words: list[AttributedWord] = []
+        self.texts: list[str] = []  # the words' texts, sent
         self.deltas = _Deltas()
+        self.names: dict[str, str] = {}  # speaker -> letter, in order of first word
 
     def events(self, turn: Turn, final_text: str | None = None) -> Iterator[dict[str, Any]]:
-        self.count += 1
-        self.words.extend(turn.words)
+        self.texts += [word.text for word in turn.words]
+        for word in turn.words:
+            if word.speaker is not None and word.speaker not in self.names:
+                self.names[word.speaker] = letter_name(len(self.names))
         segment_id = None
         if turn.start is not None and turn.end is not None:
             segment_id = f"seg_{self.segments}"
             self.segments += 1
             yield {"type": "transcript.text.segment", "id": segment_id, "start": round(turn.start, 3),
                    "end": round(turn.end, 3), "speaker": self._speaker(turn.speaker), "text": turn.text}
-        text = join_words(word.text for word in self.words)
+        text = join_words(self.texts)
         if final_text is None or final_text.startswith(text):
             delta = self.deltas.advance(text)
             if delta:
@@ -108,24 +112,28 @@ class _Turns:
     def _speaker(self, speaker: str | None) -> str:
         if speaker is None:
             return "unknown"
-        if not self.letters:
-            return speaker
-        return speaker_letters(Transcript(tuple(self.words), (), 0.0))[speaker]
+        return self.names[speaker] if self.letters else speaker
 
 
 def _turn_events(run: Transcription, letters: bool) -> Iterator[dict[str, Any]]:
-    coverage = coverage_of(run.activity)
+    assert run.activity is not None
+    aligner = StreamingAligner()
+    aligner.push_activity(run.activity)  # all of it: each word is final once its pause (if any) is known
+    settler = TurnSettler(TurnOptions())
     turns = _Turns(letters)
-    for _ in run.decoded():
-        words = run.words
-        if not _fixed_joining(words) or all(word.start is None for word in words):
-            continue
-        raw = attributed(words, attribute_spans(*word_times(words), coverage))
-        for turn in settled_turns(raw)[turns.count:]:
-            yield from turns.events(turn)
+    held: list[Turn] = []  # settled, waiting until the words' joining is fixed
+    fixed = False
+    for segment in run.decoded():
+        held += settler.push(aligner.push_words(segment.words))
+        fixed = fixed or _fixed_joining(segment.words)
+        if fixed:
+            for turn in held:
+                yield from turns.events(turn)
+            held = []
     transcript = run.result().transcript
+    assert transcript is not None
     text = transcript.text
-    for turn in transcript.turns[turns.count:]:
+    for turn in [*held, *settler.push(aligner.flush()), *settler.flush()]:
         yield from turns.events(turn, text)
     if text != turns.deltas.sent:
         yield _delta(text[len(turns.deltas.sent):])

@@ -98,3 +98,37 @@ def test_untimed_words_follow_their_neighbour_and_errors():
     aligner.flush()
     with pytest.raises(InvalidOptionError, match="flushed"):
         aligner.push_words([Word("late", 9, 10)])
+
+
+def test_settle_uses_the_provisional_frames_once_and_the_final_ones_after():
+    rng = np.random.default_rng(5)
+    final = SpeakerActivity((rng.random((200, 2)) > 0.5).astype(np.float32), FRAME)
+    guess = SpeakerActivity((rng.random((50, 2)) > 0.5).astype(np.float32), FRAME, frames(final, 0, 100).end)
+    words = [Word(f"w{index}", 0.3 * index, 0.3 * index + 0.25) for index in range(35)]  # up to 10.45 s
+    aligner = StreamingAligner()
+    released = aligner.push_activity(frames(final, 0, 100))  # final up to 8 s
+    released += aligner.push_words(words)
+    released += aligner.settle(guess)
+    assert released == attribute_words(words, SpeakerActivity.concatenate([frames(final, 0, 100), guess]))
+    later = [Word(f"v{index}", 8.0 + 0.3 * index, 8.0 + 0.3 * index + 0.25) for index in range(20)]
+    aligner.push_words(later)
+    released = aligner.push_activity(frames(final, 100, 200)) + aligner.flush()
+    assert released == attribute_words(later, final)  # the guess left nothing behind
+
+
+def test_words_ahead_of_the_activity_are_attributed_about_once(monkeypatch):
+    import audar_plugins.alignment.streaming as streaming
+
+    attributed = []
+    original = streaming.attribute_spans
+    monkeypatch.setattr(streaming, "attribute_spans",
+                        lambda starts, ends, coverage: attributed.append(len(starts)) or original(starts, ends, coverage))
+    activity = random_activity(11, 30_000, 3)  # 40 minutes
+    words = [Word(f"w{index}", 0.6 * index, 0.6 * index + 0.4) for index in range(4_000)]
+    aligner = StreamingAligner()
+    emitted = aligner.push_words(words)
+    for first in range(0, 30_000, 10):  # 0.8 s blocks
+        emitted += aligner.push_activity(frames(activity, first, first + 10))
+    emitted += aligner.flush()
+    assert emitted == attribute_words(words, activity)
+    assert sum(attributed) < 3 * len(words)

@@ -3,8 +3,11 @@
 Audio runs continuously through the backend's live session, whose final blocks become
 speaker-activity events. The same audio collects in an input buffer; each commit (by the
 client, or by turn detection on the final activity: speech, then ``silence_duration_ms``
-without any) makes an item, which is transcribed and its words given speakers from the
-activity. Times are seconds since the start of the stream.
+without any) makes an item, which is transcribed and its words given speakers by the
+stream's :class:`~audar_plugins.alignment.streaming.StreamingAligner`, which holds the final
+activity. When the item ends after the final activity (a client that commits and sends no
+more audio), the aligner settles its words on the live session's provisional flush of the
+frames still open. Times are seconds since the start of the stream.
 
 Every method here is synchronous and CPU-bound: the WebSocket route calls them on the
 server's worker threads, one call at a time per connection except :meth:`transcribe`,
@@ -23,6 +26,9 @@ from typing import Any
 import numpy as np
 
 from ...activity import SpeakerActivity
+from ...alignment.streaming import StreamingAligner
+from ...alignment.turns import TurnOptions, group_turns
+from ...alignment.words import Word
 from ...audio import SAMPLE_RATE
 from ...backends.base import SpeakerCount, StreamingBackend, StreamingSession
 from ...transcription import Recognizer
@@ -37,6 +43,8 @@ MAX_BUFFER_SECONDS = 300.0
 """Without turn detection, uncommitted audio is committed by itself at this length (19 MB of float32),
 so that a client that never commits holds a bounded buffer; nothing is dropped."""
 ACTIVE = 0.5
+LOOK_BACK_SECONDS = 5.0
+"""Activity kept before the last transcribed item's end, for words whisper times a little early."""
 
 
 @dataclass(frozen=True)
@@ -82,11 +90,10 @@ class RealtimeStream:
         self.backend = backend
         self.id = "sess_" + secrets.token_hex(12)
         self._session = session if session is not None else backend.open_session(speakers=speakers)
-        self._lock = threading.Lock()  # the backend session, and the blocks it produced
+        self._lock = threading.Lock()  # the backend session, and the aligner it feeds
         self._items = itertools.count(1)
         self._buffer = _Buffer(self._next_item_id())
-        self._blocks: list[SpeakerActivity] = []  # final activity an item still to transcribe may need
-        self._transcribed_until = 0.0
+        self._aligner = StreamingAligner()  # the final activity, for the words of items
         self._last_item: str | None = None
         self.keep_activity = keep_activity  # False when no item will need speakers (no ASR, no diarization)
         self.turn_detection: TurnDetection | None = TurnDetection()
@@ -133,12 +140,9 @@ class RealtimeStream:
         return block, events
 
     def _keep(self, block: SpeakerActivity) -> None:
-        """Hold ``block`` for items still to transcribe; drop what no item needs (under the lock)."""
-        if self.keep_activity and block.num_frames:
-            self._blocks.append(block)
-        # words near an item's start look a few seconds back for the nearest speaker
-        while len(self._blocks) > 1 and self._blocks[0].end < self._transcribed_until - 5.0:
-            self._blocks.pop(0)
+        """Give ``block`` to the aligner, for items still to transcribe (under the lock)."""
+        if self.keep_activity:
+            self._aligner.push_activity(block)
 
     @property
     def buffered_seconds(self) -> float:
@@ -195,8 +199,6 @@ class RealtimeStream:
                    prompt: str | None = None, time_factor: float = math.inf):
         """The item's turns: ``[(speaker, start, end, text)]`` (speaker ``None`` without diarization);
         decoding is bounded as :func:`~audar_plugins.server.transcription.within_time` bounds it."""
-        from ...alignment.transcript import build_transcript
-        from ...alignment.words import Word
         from ..transcription import within_time
 
         if item.audio.size < SAMPLE_RATE // 10:
@@ -211,24 +213,19 @@ class RealtimeStream:
         if not diarize:
             text = "".join(w.text for w in words).strip()
             return [(None, words[0].start, words[-1].end, text)]
-        transcript = build_transcript(words, self.activity_until(item.end), item.end, recognition.language)
-        self._transcribed_until = item.end
+        with self._lock:  # no push between reading the final activity and the provisional rest
+            attributed = self._aligner.push_words(words)
+            attributed += self._aligner.settle(self._provisional(item.end))
+            self._aligner.forget(item.end - LOOK_BACK_SECONDS)
         return [(turn.speaker or UNKNOWN_SPEAKER, turn.start, turn.end, turn.text.strip())
-                for turn in transcript.turns]
+                for turn in group_turns(attributed, TurnOptions())]
 
-    def activity_until(self, end: float) -> SpeakerActivity:
-        """The activity so far, completed to ``end`` by a provisional look at the frames not yet final."""
-        with self._lock:  # no push between reading the final blocks and the snapshot
-            final = list(self._blocks)
-            known = final[-1].end if final else self._session.emitted_frames * self._session.frame_duration
-            if self._session.closed or known >= end - 1e-6:
-                return SpeakerActivity.concatenate(final) if final else self._empty(end)
-            provisional = self.backend.restore_session(self._session.snapshot()).flush()
-        return SpeakerActivity.concatenate([*final, provisional]) if final else provisional
-
-    def _empty(self, end: float) -> SpeakerActivity:
-        frames = int(np.ceil(end / self._session.frame_duration))
-        return SpeakerActivity(np.zeros((frames, 0), dtype=np.float32), self._session.frame_duration)
+    def _provisional(self, end: float) -> SpeakerActivity | None:
+        """The frames after the final activity, as the live session would give them if the stream
+        ended now (``None`` when the final activity reaches ``end``); under the lock."""
+        if self._session.closed or self._aligner.activity_end >= end - 1e-6:
+            return None
+        return self.backend.restore_session(self._session.snapshot()).flush()
 
     # -- resuming ----------------------------------------------------------------------------
 
@@ -236,10 +233,9 @@ class RealtimeStream:
         """What a later connection needs to continue this stream (see :meth:`resume`)."""
         with self._lock:
             snapshot = self._session.snapshot() if not self._session.closed else None
-            blocks = list(self._blocks)
-        return {"snapshot": snapshot, "buffer": self._buffer, "blocks": blocks, "received": self.received,
+        return {"snapshot": snapshot, "buffer": self._buffer, "aligner": self._aligner, "received": self.received,
                 "items": self._items, "last_item": self._last_item, "turn_detection": self.turn_detection,
-                "id": self.id, "keep_activity": self.keep_activity, "transcribed_until": self._transcribed_until}
+                "id": self.id, "keep_activity": self.keep_activity}
 
     @classmethod
     def resume(cls, backend, parked: dict[str, Any]) -> RealtimeStream:
@@ -247,10 +243,9 @@ class RealtimeStream:
         stream = cls(backend, session=backend.restore_session(parked["snapshot"]),
                      keep_activity=parked["keep_activity"])
         stream.id = parked["id"]
-        stream._buffer, stream._blocks, stream.received = parked["buffer"], parked["blocks"], parked["received"]
+        stream._buffer, stream._aligner, stream.received = parked["buffer"], parked["aligner"], parked["received"]
         stream._items, stream._last_item = parked["items"], parked["last_item"]
         stream.turn_detection = parked["turn_detection"]
-        stream._transcribed_until = parked["transcribed_until"]
         return stream
 
 
