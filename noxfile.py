@@ -2,7 +2,7 @@
 
     pip install nox && nox            # everything (what .ci/run runs)
     nox -s lint                       # ruff on the package
-    nox -s tests                      # the main suite only (CPU torch 2.13, NeMo 2.7.3)
+    nox -s tests                      # mypy on the package, then the main suite (CPU torch 2.13, NeMo 2.7.3)
     nox -s pyannote4 -- -k whisperx   # one adapter environment, pytest arguments after --
     nox -s onnx_runtime               # sortformer-onnx where torch and NeMo are not installed
 
@@ -35,8 +35,14 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The main suite on the CPU build of torch 2.13."""
+    """mypy on the package, then the main suite, on the CPU build of torch 2.13.
+
+    mypy runs here rather than in ``lint`` because this environment has every optional
+    dependency installed (torch, NeMo, onnxruntime, FastAPI, ...), so it checks our calls
+    against their real types."""
     session.install("-r", "requirements-test.txt")
+    if not session.posargs:
+        session.run("mypy")  # settings in pyproject.toml
     session.run("python", "-m", "pytest", "--durations=15", *session.posargs)
 
 

@@ -130,6 +130,7 @@ def _load_mapping(source: Mapping[str, Any], sample_rate: int | None, max_second
     channel = source.get("channel")
     if channel is not None and (isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or channel < 0):
         raise InvalidAudioError(f"'channel' must be a non-negative integer, got {channel!r}")
+    channel = None if channel is None else int(channel)
     if "waveform" in source:
         if "sample_rate" not in source:
             raise InvalidAudioError("a mapping with 'waveform' must also give 'sample_rate'")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,7 @@ class AudarSpeakerDiarization(Pipeline):
 
     def apply(
         self,
-        file: Mapping,
+        file: MutableMapping,
         num_speakers: int | None = None,
         min_speakers: int | None = None,
         max_speakers: int | None = None,

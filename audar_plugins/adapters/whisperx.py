@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Iterable, Sequence
 from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,7 +164,7 @@ def assign_word_speakers(
         elif smoothing is not None:
             codes = smooth_codes(codes, attribution.confidence, _Texts(words), starts, ends, smoothing)
         names = np.array([*attribution.labels, None], dtype=object)  # code -1 reads the trailing None
-        pairs = zip(words, names[codes].tolist())
+        pairs: Iterable[tuple[dict, str | None]] = zip(words, names[codes].tolist())
         if codes.min() < 0:  # some words stay unlabelled; the common case skips this filter
             pairs = ((word, name) for word, name in pairs if name is not None)
         for word, name in pairs:
@@ -181,13 +182,16 @@ def assign_word_speakers(
     return transcript_result
 
 
-class _Texts:
+class _Texts(Sequence[str]):
     """Word texts read on demand: smoothing looks at few of them."""
 
     def __init__(self, words: list[dict]) -> None:
         self._words = words
 
-    def __getitem__(self, index: int) -> str:
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def __getitem__(self, index):  # Sequence's overloads: an int here
         return self._words[index].get("word", "")
 
 
@@ -211,4 +215,4 @@ def install(**options: Any) -> None:
     whisperx.diarize.DiarizationPipeline = replacement
     transcribe = sys.modules.get("whisperx.transcribe")
     if transcribe is not None:
-        transcribe.DiarizationPipeline = replacement
+        transcribe.DiarizationPipeline = replacement  # type: ignore[attr-defined]  # a module found at run time

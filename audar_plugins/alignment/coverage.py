@@ -57,14 +57,14 @@ class SpeakerCoverage:
     @classmethod
     def from_turns(cls, starts: Sequence[float], ends: Sequence[float], speakers: Sequence[str]) -> SpeakerCoverage:
         """Hard coverage from turns (one row per turn); a speaker's overlapping turns are merged."""
-        starts = np.asarray(starts, dtype=np.float64)
-        ends = np.asarray(ends, dtype=np.float64)
-        valid = np.isfinite(starts) & np.isfinite(ends) & (ends > starts)
+        begin = np.asarray(starts, dtype=np.float64)
+        end = np.asarray(ends, dtype=np.float64)
+        valid = np.isfinite(begin) & np.isfinite(end) & (end > begin)
         labels, which = np.unique(np.asarray(speakers, dtype=object)[valid].astype(str), return_inverse=True)
-        starts, ends = starts[valid], ends[valid]
+        begin, end = begin[valid], end[valid]
         built = []
         for index in range(labels.size):
-            merged_starts, merged_ends = _merge(starts[which == index], ends[which == index])
+            merged_starts, merged_ends = _merge(begin[which == index], end[which == index])
             knots = np.column_stack([merged_starts, merged_ends]).ravel()
             durations = merged_ends - merged_starts
             before = np.concatenate([[0.0], np.cumsum(durations)[:-1]])
@@ -86,10 +86,14 @@ class SpeakerCoverage:
     def num_speakers(self) -> int:
         return len(self._speakers)
 
+    def _speaker_arrays(self) -> list[_Speaker]:
+        """Each speaker's knots, cumulative speech and speech intervals (what the queries read)."""
+        return self._speakers
+
     def speech(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Seconds of speech of each speaker inside each span: shape ``(spans, speakers)``."""
         mass = np.zeros((starts.size, self.num_speakers))
-        for column, speaker in enumerate(self._speakers):
+        for column, speaker in enumerate(self._speaker_arrays()):
             if speaker.knots.size:
                 mass[:, column] = np.interp(ends, speaker.knots, speaker.cumulative) - np.interp(
                     starts, speaker.knots, speaker.cumulative
@@ -104,7 +108,7 @@ class SpeakerCoverage:
         """
         before = np.full((starts.size, self.num_speakers), np.inf)
         after = np.full((starts.size, self.num_speakers), np.inf)
-        for column, speaker in enumerate(self._speakers):
+        for column, speaker in enumerate(self._speaker_arrays()):
             count = speaker.speech_starts.size
             if not count:
                 continue

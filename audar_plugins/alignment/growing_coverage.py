@@ -79,6 +79,9 @@ class GrowingCoverage(SpeakerCoverage):
     """Cumulative speech of a stream of activity blocks; see the module docstring."""
 
     def __init__(self) -> None:  # the base's constructor takes finished speakers: not used here
+        self._reset()
+
+    def _reset(self) -> None:
         self.labels: list[str] = []
         self.frame_duration: float | None = None
         self.start = 0.0
@@ -98,8 +101,7 @@ class GrowingCoverage(SpeakerCoverage):
     def num_speakers(self) -> int:
         return len(self.labels)
 
-    @property
-    def _speakers(self) -> list[_Speaker]:  # read by SpeakerCoverage.speech and .gaps
+    def _speaker_arrays(self) -> list[_Speaker]:
         if self._views is None:
             knots = self._knots.view(0)
             self._views = [_Speaker(knots, self._cumulative.view(row), speech.view(0), speech.view(1))
@@ -168,7 +170,7 @@ class GrowingCoverage(SpeakerCoverage):
     def truncate(self, mark: Mark) -> None:
         """Drop everything appended since ``mark`` (frames and speakers)."""
         if not mark.started:
-            self.__init__()
+            self._reset()
             return
         speakers = len(mark.labels)
         self._knots.size -= self._frames - mark.frames

@@ -16,7 +16,7 @@ from ..errors import SnapshotError
 from .session import BaseSession
 
 if TYPE_CHECKING:
-    from typing import Self  # Python 3.11; the package supports 3.10
+    from typing_extensions import Self  # typing.Self is Python 3.11; the package supports 3.10
 
 __all__ = ["FakeSession"]
 

@@ -9,6 +9,7 @@ activations quantized per call); every x86-64 CPU with AVX2 runs it natively.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Collection
 from functools import cache
 from pathlib import Path
@@ -27,10 +28,10 @@ def cpu_features() -> frozenset[str]:
     Linux the kernel's flags for AMX, which NumPy does not list)."""
     features: set[str] = set()
     try:
-        from numpy._core._multiarray_umath import __cpu_features__
+        umath = importlib.import_module("numpy._core._multiarray_umath")
     except ImportError:  # NumPy 1.x
-        from numpy.core._multiarray_umath import __cpu_features__
-    features.update(name for name, present in __cpu_features__.items() if present)
+        umath = importlib.import_module("numpy.core._multiarray_umath")
+    features.update(name for name, present in umath.__cpu_features__.items() if present)
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("flags"):

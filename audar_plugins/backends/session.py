@@ -29,7 +29,7 @@ from ..errors import SessionClosedError, SnapshotError
 from .snapshot import pack, unpack
 
 if TYPE_CHECKING:
-    from typing import Self  # Python 3.11; the package supports 3.10
+    from typing_extensions import Self  # typing.Self is Python 3.11; the package supports 3.10
 
 __all__ = ["BaseSession"]
 
@@ -59,7 +59,6 @@ class BaseSession(ABC):
     snapshot_kind: ClassVar[str]
     snapshot_version: ClassVar[int]
     snapshot_mismatch: ClassVar[str] = "the snapshot was taken with a different model"
-    labels: tuple[str, ...]
 
     def __init__(self, frame_duration: float, fingerprint: Any) -> None:
         self.frame_duration = frame_duration
@@ -67,6 +66,13 @@ class BaseSession(ABC):
         self._fingerprint = fingerprint
         self._received = 0  # samples pushed
         self._emitted = 0  # frames returned
+        self._labels: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The speakers so far, one per column of the blocks (sessions whose speakers arrive
+        over time compute it)."""
+        return self._labels
 
     @property
     def num_speakers(self) -> int:

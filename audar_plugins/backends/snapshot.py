@@ -24,8 +24,8 @@ _HEADER = "__header__"
 def pack(kind: str, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
     """Serialise ``header`` (JSON-able) and named arrays into one byte string tagged ``kind``."""
     buffer = io.BytesIO()
-    payload = {_HEADER: np.frombuffer(json.dumps({"magic": kind, **header}).encode(), dtype=np.uint8)}
-    np.savez(buffer, **payload, **arrays)
+    payload = {_HEADER: np.frombuffer(json.dumps({"magic": kind, **header}).encode(), dtype=np.uint8), **arrays}
+    np.savez(buffer, **payload)  # type: ignore[arg-type]  # numpy's stub reads **kwds as its allow_pickle
     return buffer.getvalue()
 
 

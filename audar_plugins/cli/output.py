@@ -57,6 +57,11 @@ class DiarizationWriter:
             self.stream = stream
             yield self
 
+    def _stream(self) -> TextIO:
+        if self.stream is None:
+            raise RuntimeError("write() outside open()")
+        return self.stream
+
     def write(self, result, uri: str) -> None:
         """Write one :class:`~audar_plugins.pipeline.Diarization`, named ``uri``."""
         from ..formats import to_json_line, write, write_npz
@@ -76,9 +81,9 @@ class DiarizationWriter:
                 write_npz(result.activity, self.output)
         elif self.format == "json" and self.inputs > 1:
             # several documents in one stream: JSON Lines, each naming its file
-            self.stream.write(to_json_line(result.annotation, uri))
+            self._stream().write(to_json_line(result.annotation, uri))
         else:
-            write(result.annotation, self.stream, self.format)
+            write(result.annotation, self._stream(), self.format)
         if self.stream is not None:
             self.stream.flush()
 

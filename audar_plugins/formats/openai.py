@@ -67,12 +67,11 @@ def verbose_json(result: TranscriptionResult, granularities: Sequence[str] = ("s
     if "segment" in granularities:
         body["segments"] = [_verbose_segment(index, segment) for index, segment in enumerate(result.segments)]
     if "word" in granularities:
-        words = result.transcript.words if result.transcript is not None else result.words
-        body["words"] = [
-            {"word": word.text.strip(), "start": word.start, "end": word.end,
-             **({"speaker": word.speaker} if result.transcript is not None else {})}
-            for word in words
-        ]
+        if result.transcript is not None:  # the same words, with their speakers
+            body["words"] = [{"word": word.text.strip(), "start": word.start, "end": word.end, "speaker": word.speaker}
+                             for word in result.transcript.words]
+        else:
+            body["words"] = [{"word": word.text.strip(), "start": word.start, "end": word.end} for word in result.words]
     body["usage"] = usage(result.duration)
     return body
 

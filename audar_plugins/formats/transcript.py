@@ -48,15 +48,18 @@ def render(transcript: Transcript, format: str, uri: str = "audio") -> str:
     return writers[format](transcript)
 
 
-def _timed(turns: Iterable[Turn]) -> Iterator[Turn]:
-    return (turn for turn in turns if turn.start is not None and turn.end is not None)
+def _timed(turns: Iterable[Turn]) -> Iterator[tuple[Turn, float, float]]:
+    """The turns that have times, each with its start and end."""
+    for turn in turns:
+        if turn.start is not None and turn.end is not None:
+            yield turn, turn.start, turn.end
 
 
 def to_json(transcript: Transcript, indent: int | None = 2) -> str:
     """The model card's segments, one per timed turn, with the language and duration."""
     segments = [
-        {"speaker": turn.speaker, "start": round(turn.start, 3), "end": round(turn.end, 3), "text": turn.text}
-        for turn in _timed(transcript.turns)
+        {"speaker": turn.speaker, "start": round(start, 3), "end": round(end, 3), "text": turn.text}
+        for turn, start, end in _timed(transcript.turns)
     ]
     return json.dumps({"segments": segments, "language": transcript.language, "duration": transcript.duration},
                       indent=indent, ensure_ascii=False) + "\n"
@@ -77,9 +80,9 @@ def to_diarized_json(transcript: Transcript) -> str:
     """OpenAI's ``TranscriptionDiarized``: one ``transcript.text.segment`` per timed turn."""
     names = speaker_letters(transcript)
     segments = [
-        {"type": "transcript.text.segment", "id": f"seg_{index}", "start": round(turn.start, 3),
-         "end": round(turn.end, 3), "speaker": names.get(turn.speaker, "unknown"), "text": turn.text}
-        for index, turn in enumerate(_timed(transcript.turns))
+        {"type": "transcript.text.segment", "id": f"seg_{index}", "start": round(start, 3),
+         "end": round(end, 3), "speaker": names.get(turn.speaker or "", "unknown"), "text": turn.text}
+        for index, (turn, start, end) in enumerate(_timed(transcript.turns))
     ]
     body = {"task": "transcribe", "duration": transcript.duration, "text": transcript.text, "segments": segments,
             "usage": {"type": "duration", "seconds": transcript.duration}}
@@ -96,9 +99,9 @@ def to_annotation(transcript: Transcript, uri: str = "audio") -> Annotation:
     from pyannote.core import Annotation, Segment
 
     annotation = Annotation(uri=diarization.safe_uri(uri))
-    for index, turn in enumerate(_timed(transcript.turns)):
-        if turn.speaker is not None and turn.end > turn.start:
-            annotation[Segment(turn.start, turn.end), index] = turn.speaker
+    for index, (turn, start, end) in enumerate(_timed(transcript.turns)):
+        if turn.speaker is not None and end > start:
+            annotation[Segment(start, end), index] = turn.speaker
     return annotation
 
 

@@ -27,6 +27,6 @@ def __getattr__(name: str) -> Any:
         from . import app
     except ImportError as error:
         if (error.name or "").split(".")[0] in SERVER_PACKAGES:
-            raise MissingDependencyError(error.name, "server", "the HTTP gateway") from error
+            raise MissingDependencyError(error.name or "fastapi", "server", "the HTTP gateway") from error
         raise
     return getattr(app, name)

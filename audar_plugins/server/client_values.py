@@ -11,7 +11,7 @@ import json
 import math
 import re
 import reprlib
-from typing import Any
+from typing import Any, Literal, overload
 
 from .errors import APIError
 
@@ -43,6 +43,22 @@ class _Constant(ValueError):
 
 def _refuse_constant(name: str) -> Any:
     raise _Constant(name)
+
+
+@overload
+def number(value: Any, name: str, low: float, high: float, *, whole: Literal[True], param: str | None = None) -> int:
+    ...
+
+
+@overload
+def number(value: Any, name: str, low: float, high: float, *, whole: Literal[False] = False,
+           param: str | None = None) -> float:
+    ...
+
+
+@overload
+def number(value: Any, name: str, low: float, high: float, *, whole: bool, param: str | None = None) -> float | int:
+    ...
 
 
 def number(value: Any, name: str, low: float, high: float, *, whole: bool = False,

@@ -71,6 +71,7 @@ async def transcriptions(request: Request) -> Response:
 
 
 def _start_transcription(engine: Engine, job: TranscriptionRequest) -> Transcription:
+    assert engine.recognizer is not None, "the route refuses transcriptions without an ASR model"
     waveform = decode_upload(job.upload, engine.settings.max_audio_seconds)
     return Transcription(engine.recognizer, engine.backend, waveform, job, engine.settings.asr_time_factor)
 

@@ -104,4 +104,6 @@ class FakeRecognizer:
 
 
 def _segment(words: list[Word]) -> RecognizedSegment:
-    return RecognizedSegment(words[0].start, words[-1].end, "".join(word.text for word in words), tuple(words))
+    start, end = words[0].start, words[-1].end
+    assert start is not None and end is not None  # the fake times every word
+    return RecognizedSegment(start, end, "".join(word.text for word in words), tuple(words))

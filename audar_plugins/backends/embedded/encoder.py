@@ -28,7 +28,7 @@ PARTIAL_FRAMES = 160
 """Frames per window the encoder was trained on (1.6 s)."""
 
 
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
     """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
     hz = np.asarray(hz, dtype=np.float64)
     linear = hz / (200.0 / 3)
@@ -36,7 +36,7 @@ def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
     return np.where(hz >= 1000.0, log_part, linear)
 
 
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+def _mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
     mel = np.asarray(mel, dtype=np.float64)
     linear = mel * (200.0 / 3)
     log_part = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))

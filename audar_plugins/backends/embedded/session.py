@@ -40,7 +40,7 @@ from .frames import FRAME_DURATION, vad_index, vad_reads, window_starts
 from .vad import VAD_FRAME_SAMPLES
 
 if TYPE_CHECKING:
-    from typing import Self  # Python 3.11; the package supports 3.10
+    from typing_extensions import Self  # typing.Self is Python 3.11; the package supports 3.10
 
 __all__ = ["EmbeddedSession", "OnlineSpeakers"]
 

@@ -70,8 +70,8 @@ class VADStream:
 
     def __init__(self, session) -> None:
         self._session = session
-        self._hidden = np.zeros(_STATE_SHAPE, dtype=np.float32)
-        self._cell = np.zeros(_STATE_SHAPE, dtype=np.float32)
+        self._hidden: np.ndarray = np.zeros(_STATE_SHAPE, dtype=np.float32)
+        self._cell: np.ndarray = np.zeros(_STATE_SHAPE, dtype=np.float32)
         self._context = np.zeros(_CONTEXT, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
 

@@ -10,6 +10,8 @@ the frames equal those of the whole-recording computation (to float rounding).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -33,7 +35,7 @@ class IncrementalFeatures:
     def __init__(
         self, preprocessor: torch.nn.Module, device: torch.device, hop_length: int = 160, n_fft: int = 512
     ) -> None:
-        self._preprocessor = preprocessor
+        self._preprocessor: Any = preprocessor  # NeMo's AudioToMelSpectrogramPreprocessor
         self._device = device
         self._hop = hop_length
         self._half_window = n_fft // 2

@@ -26,7 +26,7 @@ from .presets import StreamingConfig
 from .schedule import keep_first_speakers, ready_chunks, step_due
 
 if TYPE_CHECKING:
-    from typing import Self  # Python 3.11; the package supports 3.10
+    from typing_extensions import Self  # typing.Self is Python 3.11; the package supports 3.10
 
 __all__ = ["ChunkedSession"]
 
@@ -59,7 +59,7 @@ class ChunkedSession(BaseSession):
                  subsampling: int, frame_duration: float, fingerprint: str | None) -> None:
         super().__init__(frame_duration, fingerprint)
         self.config = config
-        self.labels = labels
+        self._labels = labels
         self.speakers = speakers
         self._features = features
         self._subsampling = subsampling
@@ -148,8 +148,9 @@ class ChunkedSession(BaseSession):
 
     @classmethod
     def _reopen(cls, owner: Any, header: dict[str, Any]) -> Self:
-        return cls(owner, StreamingConfig(**header["config"]), tuple(header["labels"]),
-                   SpeakerCount(**header["speakers"]))
+        runtime_session: Any = cls  # each runtime's session takes (owner, config, labels, speakers)
+        return runtime_session(owner, StreamingConfig(**header["config"]), tuple(header["labels"]),
+                               SpeakerCount(**header["speakers"]))
 
     def _restore_state(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._restore_model_state(header, arrays)

@@ -10,7 +10,7 @@ at export, so nothing here needs librosa or torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,8 @@ class LogMel:
     n_fft: int = 512
     preemphasis: float = 0.97
     log_guard: float = 2.0**-24
+    _padded_window: np.ndarray = field(init=False, repr=False, compare=False)
+    _filterbank64: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         padded = np.zeros(self.n_fft, dtype=np.float64)

@@ -13,6 +13,8 @@ ONNX Runtime and changes nothing at batch size 1:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -43,6 +45,9 @@ class Positions(nn.Module):
     """A length's relative positions, projected by every Conformer layer: ``frames (T,)`` ->
     ``(layers, heads, d_k, 2T-1)``, the keys NeMo's ``linear_pos`` makes of them."""
 
+    table: torch.Tensor  # buffers
+    weights: torch.Tensor
+
     def __init__(self, model) -> None:
         super().__init__()
         self.register_buffer("table", model.encoder.pos_enc.pe[0].clone())
@@ -58,7 +63,7 @@ class Positions(nn.Module):
         return projected.reshape(projected.shape[0], -1, self.heads, self.d_k).permute(0, 2, 3, 1)
 
 
-def _linear(x: torch.Tensor, layer: nn.Module) -> torch.Tensor:
+def _linear(x: torch.Tensor, layer: Any) -> torch.Tensor:  # NeMo's layers: torch.nn.Linear or alike
     return _product(x, layer.weight, layer.bias)
 
 
@@ -70,6 +75,10 @@ def _product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -
 
 
 class _ConformerLayer(nn.Module):
+    layer: Any  # NeMo's ConformerLayer
+    depthwise_weight: torch.Tensor  # buffers
+    depthwise_bias: torch.Tensor
+
     def __init__(self, layer) -> None:
         super().__init__()
         self.layer = layer
@@ -84,7 +93,7 @@ class _ConformerLayer(nn.Module):
         self.register_buffer("depthwise_bias", (bias - norm.running_mean) * scale + norm.bias)
         self.padding = (depthwise._left_padding, depthwise._right_padding)
 
-    def _feed_forward(self, x: torch.Tensor, norm: nn.Module, module: nn.Module) -> torch.Tensor:
+    def _feed_forward(self, x: torch.Tensor, norm: nn.Module, module: Any) -> torch.Tensor:
         x = norm(x)
         return _linear(module.activation(_linear(x, module.linear1)), module.linear2)
 

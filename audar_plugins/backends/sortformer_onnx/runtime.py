@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,9 +27,9 @@ class OnnxSortformer:
     directory: Path
     settings: dict
     front_end: LogMel
-    pre_encode: object
-    positions: object
-    encode: object
+    pre_encode: Any  # onnxruntime.InferenceSession (onnxruntime ships no type information)
+    positions: Any
+    encode: Any
 
     precision: str = "fp32"
     _positions_of: dict[int, np.ndarray] = field(default_factory=dict, repr=False)

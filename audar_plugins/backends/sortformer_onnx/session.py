@@ -34,6 +34,7 @@ class OnnxSortformerSession(ChunkedSession):
         super().__init__(config, labels, speakers, IncrementalLogMel(runtime.front_end), runtime.subsampling,
                          FRAME_DURATION, runtime.settings.get("fingerprint"))
         self._runtime = runtime
+        assert config.spkcache_len is not None, "sessions get a configuration sized by for_speakers"
         self._cache = CacheSettings(config.spkcache_len, config.fifo_len, config.spkcache_update_period,
                                     runtime.num_speakers)
         self._state = runtime.initial_state()

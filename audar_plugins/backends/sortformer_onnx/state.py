@@ -13,7 +13,7 @@ of them it keeps is unspecified; here the earlier frame wins (a stable sort).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,10 +42,11 @@ class CacheState:
     """What one stream carries from step to step."""
 
     dimension: int
-    spkcache: np.ndarray = field(default=None)  # (frames, dimension)
+    # None is only ever the default: __post_init__ replaces it with an empty array
+    spkcache: np.ndarray = None  # type: ignore[assignment]  # (frames, dimension)
     spkcache_preds: np.ndarray | None = None  # (frames, speakers), from the first compression on
-    fifo: np.ndarray = field(default=None)
-    mean_silence: np.ndarray = field(default=None)  # (dimension,)
+    fifo: np.ndarray = None  # type: ignore[assignment]
+    mean_silence: np.ndarray = None  # type: ignore[assignment]  # (dimension,)
     silence_frames: int = 0
 
     def __post_init__(self) -> None:

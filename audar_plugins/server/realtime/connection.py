@@ -63,7 +63,7 @@ class Connection:
         self.token = token
         self.options = options
         self.stream.turn_detection = options.turn_detection
-        self.resampler = None
+        self.resampler: Any = None  # a soxr.ResampleStream while the client's rate is not 16 kHz
         self.inbox: asyncio.Queue[Inbound | None] = asyncio.Queue()
         self.backlog = 0.0  # seconds of audio in the inbox
         self.items: asyncio.Queue[Item | None] = asyncio.Queue()
@@ -81,9 +81,8 @@ class Connection:
             raise APIError(f"the {engine.backend.name!r} backend does not stream: serve a streaming backend "
                            "(embedded or sortformer) for /v1/realtime", 400, code="backend_not_streaming")
         diarize = bool(query.boolean("diarize"))
-        max_speakers = query.text("max_speakers")
-        if max_speakers is not None:
-            max_speakers = number(max_speakers, "max_speakers", 1, 64, whole=True)
+        given = query.text("max_speakers")
+        max_speakers = None if given is None else number(given, "max_speakers", 1, 64, whole=True)
         token = query.text("resume")
         if token is not None:
             parked = await registry_of(websocket.app).take(token)
@@ -175,7 +174,7 @@ class Connection:
                 raise inbound.error
             if inbound.audio is not None:
                 await self.append(pcm16(inbound.audio), 16_000)
-            else:
+            elif inbound.event is not None:
                 await self.dispatch(inbound.event)
         except GONE:
             raise
