@@ -1,0 +1,282 @@
+"""Offline diarization with segmentation-3.0 and CAM++ on a CPU.
+
+1. **Segmentation** of 10 s windows every ``step`` seconds: three local speakers per
+   window, two of them at once at most. Averaged over the windows that cover it, a frame's
+   number of active local speakers, rounded, is its number of speakers (pyannote's count).
+2. **Who**, where one person speaks: the frames whose count is one form clean regions
+   (cut at silence and at overlap). CAM++ embeds ``piece``-second pieces of them every
+   ``hop`` seconds (a shorter region whole); agglomerative clustering of the pieces finds
+   the speakers and honours the speaker count; each clean frame goes to the speaker its
+   covering pieces resemble most. Pieces, not whole local speakers, carry identity because
+   the segmentation model sometimes gives two people who alternate with pauses one local
+   speaker within a window.
+3. **Overlap**: each window's local speaker takes, on every frame, the identity of its
+   nearest clean frame in that window; the frame's ``count`` speakers with the most votes
+   across windows are active, so two speakers overlap where the model says so.
+
+Memory: the audio, plus 589 x 3 bytes of activity per window and one embedding per piece.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...activity import SpeakerActivity, default_labels
+from .campplus import SpeakerEncoder
+from .clustering import normalize
+from .fbank import fbank, normalized
+from .local_speakers import FRAME_CENTER_SAMPLES, FRAME_STEP_SAMPLES, alone, multilabel, speaker_frames
+from .segmentation import WINDOW_SAMPLES, Segmentation, frames_in
+from .speaker_clusters import cluster
+
+__all__ = ["OfflineSettings", "diarize_offline"]
+
+FRAMES = frames_in(WINDOW_SAMPLES)  # 589 per window
+FRAME_SECONDS = FRAME_STEP_SAMPLES / 16_000
+
+
+@dataclass(frozen=True)
+class OfflineSettings:
+    """Settings of the offline pipeline (durations in seconds)."""
+
+    step: float = 2.5
+    piece: float = 1.5
+    hop: float = 0.75
+    min_piece: float = 0.4
+    threshold: float = 0.7045654963945799
+    embedding_step: float = 2.5
+    min_embedding_frames: int = 20
+    batch: int = 16
+
+
+def diarize_offline(waveform: np.ndarray, segmentation: Segmentation, encoder: SpeakerEncoder,
+                    settings: OfflineSettings = OfflineSettings(), min_speakers: int = 1,
+                    max_speakers: float = math.inf, progress: Callable[[float], None] | None = None
+                    ) -> SpeakerActivity:
+    """Speaker activity of a mono 16 kHz ``waveform``; ``progress(fraction)`` as it goes."""
+    samples = waveform.shape[0]
+    total = max(1, math.ceil((samples - FRAME_CENTER_SAMPLES) / FRAME_STEP_SAMPLES))  # frames centred in the audio
+    step_frames = max(1, int(round(settings.step / FRAME_SECONDS)))
+    activity = _segment(waveform, segmentation, step_frames, settings.batch, progress)
+    count = _speaker_count(activity, step_frames, total)
+    pieces = _pieces(count == 1, settings)
+    start = (FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES / 2) / 16_000
+    every = max(1, int(round(settings.embedding_step / (step_frames * FRAME_SECONDS))))
+    local = _local_embeddings(waveform, activity, step_frames, every, encoder, settings.min_embedding_frames)
+    centroids = normalize(cluster(local, settings.threshold, min_speakers, max_speakers).centroids)
+    speakers = centroids.shape[0]
+    if speakers == 0:
+        return SpeakerActivity(np.zeros((total, 0), dtype=np.float32), FRAME_SECONDS, start)
+    identity = np.full(total, -1, dtype=np.int64)
+    if pieces:
+        embeddings = _embed(waveform, pieces, encoder)
+        identity = _clean_identity(pieces, normalize(embeddings) @ centroids.T, total)
+    if progress is not None:
+        progress(0.9)
+    votes, unanchored = _votes(activity, identity, step_frames, speakers, total)
+    _vote_unanchored(waveform, activity, unanchored, step_frames, encoder, centroids, votes)
+    probabilities = _top_speakers(votes, np.minimum(count, speakers))
+    if progress is not None:
+        progress(1.0)
+    return SpeakerActivity(probabilities, FRAME_SECONDS, start, default_labels(speakers), embeddings=centroids)
+
+
+def _segment(waveform, segmentation, step_frames: int, batch: int, progress) -> np.ndarray:
+    """Local activity ``(windows, 589, 3)`` of windows every ``step_frames`` frames (the last one padded)."""
+    samples = waveform.shape[0]
+    step = step_frames * FRAME_STEP_SAMPLES
+    count = 1 if samples <= WINDOW_SAMPLES else 1 + math.ceil((samples - WINDOW_SAMPLES) / step)
+    activity = np.zeros((count, FRAMES, 3), dtype=np.uint8)
+    for first in range(0, count, batch):
+        chosen = range(first, min(first + batch, count))
+        windows = np.zeros((len(chosen), WINDOW_SAMPLES), dtype=np.float32)
+        for row, index in enumerate(chosen):
+            piece = waveform[index * step : index * step + WINDOW_SAMPLES]
+            windows[row, : piece.size] = piece
+        activity[first : first + len(chosen)] = multilabel(segmentation(windows))
+        if progress is not None:
+            progress(0.6 * (first + len(chosen)) / count)
+    return activity
+
+
+def _speaker_count(activity: np.ndarray, step_frames: int, total: int) -> np.ndarray:
+    """Each frame's number of speakers: the covering windows' mean count of active local speakers, rounded."""
+    span = (activity.shape[0] - 1) * step_frames + FRAMES
+    summed = np.zeros(span, dtype=np.float32)
+    covered = np.zeros(span, dtype=np.float32)
+    per_window = activity.sum(axis=2, dtype=np.float32)
+    for window in range(activity.shape[0]):
+        offset = window * step_frames
+        summed[offset : offset + FRAMES] += per_window[window]
+        covered[offset : offset + FRAMES] += 1
+    count = np.rint(summed / np.maximum(covered, 1)).astype(np.int64)
+    return np.pad(count, (0, max(0, total - span)))[:total]
+
+
+def _local_embeddings(waveform, activity, step_frames: int, every: int, encoder: SpeakerEncoder,
+                      min_frames: int) -> np.ndarray:
+    """One embedding per active local speaker of every ``every``-th window, from the filterbank frames
+    where it speaks alone (all its frames when too few are clean): the points the speakers are found from."""
+    features = []
+    for window in range(0, activity.shape[0], every):
+        begin = window * step_frames * FRAME_STEP_SAMPLES
+        frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
+        single = alone(activity[window])
+        for local in range(3):
+            chosen = single[:, local] if single[:, local].sum() >= 3 else activity[window, :, local].astype(bool)
+            picked = speaker_frames(frames.shape[0], chosen)
+            if picked.size >= min_frames:
+                features.append(normalized(frames[picked]))
+    if not features:
+        return np.zeros((0, encoder.dimension), dtype=np.float32)
+    return _encode(features, encoder)
+
+
+def _pieces(clean: np.ndarray, settings: OfflineSettings) -> list[tuple[int, int]]:
+    """Frame ranges ``[start, stop)`` to embed: ``piece`` long every ``hop`` inside each clean region."""
+    length = int(round(settings.piece / FRAME_SECONDS))
+    hop = int(round(settings.hop / FRAME_SECONDS))
+    shortest = int(round(settings.min_piece / FRAME_SECONDS))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], clean.astype(np.int8), [0]])))
+    pieces = []
+    for first, stop in zip(edges[::2].tolist(), edges[1::2].tolist()):
+        if stop - first < shortest:
+            continue
+        if stop - first <= length:
+            pieces.append((first, stop))
+            continue
+        starts = list(range(first, stop - length + 1, hop))
+        if starts[-1] + length < stop:
+            starts.append(stop - length)  # the region's end too
+        pieces += [(start, start + length) for start in starts]
+    return pieces
+
+
+def _embed(waveform: np.ndarray, pieces: list[tuple[int, int]], encoder: SpeakerEncoder,
+           batch: int = 64) -> np.ndarray:
+    """CAM++ embeddings of the pieces (frame ranges), in batches of like lengths."""
+    features = []
+    for first, stop in pieces:
+        begin = max(0, first * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2)
+        end = stop * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2
+        features.append(normalized(fbank(waveform[begin:end])))
+    return _encode(features, encoder, batch)
+
+
+def _encode(features: list[np.ndarray], encoder: SpeakerEncoder, batch: int = 64) -> np.ndarray:
+    """CAM++ embeddings of feature matrices of any lengths, batched by like lengths."""
+    result = np.zeros((len(features), encoder.dimension), dtype=np.float32)
+    order = np.argsort([item.shape[0] for item in features], kind="stable")
+    for first in range(0, order.size, batch):
+        chosen = order[first : first + batch]
+        lengths = np.array([features[index].shape[0] for index in chosen])
+        stacked = np.zeros((chosen.size, int(lengths.max()), 80), dtype=np.float32)
+        for row, index in enumerate(chosen):
+            stacked[row, : lengths[row]] = features[index]
+        result[chosen] = encoder(stacked, lengths)
+    return result
+
+
+def _clean_identity(pieces: list[tuple[int, int]], similarity: np.ndarray, total: int) -> np.ndarray:
+    """Each clean frame's speaker (-1 elsewhere): the best mean similarity of the pieces covering it."""
+    speakers = similarity.shape[1]
+    scores = np.zeros((total + 1, speakers))
+    covering = np.zeros(total + 1)
+    for (first, stop), row in zip(pieces, similarity):
+        scores[first] += row
+        scores[stop] -= row
+        covering[first] += 1
+        covering[stop] -= 1
+    scores, covering = np.cumsum(scores, axis=0)[:total], np.cumsum(covering)[:total]
+    identity = np.argmax(scores, axis=1)
+    identity[covering < 0.5] = -1
+    return identity
+
+
+def _votes(activity: np.ndarray, identity: np.ndarray, step_frames: int, speakers: int, total: int
+           ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Per frame and speaker, how many windows' local speakers say that speaker is active there; and
+    the (window, local speaker) pairs that are never alone on a clean frame (no identity to copy)."""
+    votes = np.zeros((total, speakers), dtype=np.float32)
+    unanchored = []
+    for window in range(activity.shape[0]):
+        offset = window * step_frames
+        frames = min(FRAMES, total - offset)
+        if frames <= 0:
+            break
+        local = activity[window, :frames]
+        known = identity[offset : offset + frames]
+        single = alone(local)
+        chosen = np.full((frames, 3), -1, dtype=np.int64)  # each local speaker's speaker on each frame
+        distance = np.full((frames, 3), np.inf)
+        for speaker in range(3):
+            active = np.flatnonzero(local[:, speaker])
+            anchors = np.flatnonzero(single[:, speaker] & (known >= 0))
+            if active.size == 0:
+                continue
+            if anchors.size == 0:
+                unanchored.append((window, speaker))
+                continue
+            # every active frame takes the identity of the nearest frame where this local speaker is alone
+            after = np.clip(np.searchsorted(anchors, active), 0, anchors.size - 1)
+            before = np.clip(after - 1, 0, anchors.size - 1)
+            nearest = np.where(np.abs(anchors[before] - active) <= np.abs(anchors[after] - active),
+                               anchors[before], anchors[after])
+            chosen[active, speaker] = known[nearest]
+            distance[active, speaker] = np.abs(nearest - active)
+        _separate(chosen, distance, single, known)
+        rows, columns = np.nonzero(chosen >= 0)
+        np.add.at(votes, (offset + rows, chosen[rows, columns]), 1.0)
+    return votes, unanchored
+
+
+def _separate(chosen: np.ndarray, distance: np.ndarray, single: np.ndarray, known: np.ndarray) -> None:
+    """Where two local speakers of a window, active together, got the same speaker, the one whose
+    identity came from farther away takes the nearest other speaker it was heard as alone (or none)."""
+    for frame in np.flatnonzero((chosen[:, 0] >= 0).astype(int) + (chosen[:, 1] >= 0) + (chosen[:, 2] >= 0) >= 2):
+        active = np.flatnonzero(chosen[frame] >= 0)
+        for first in range(active.size):
+            for second in range(first + 1, active.size):
+                a, b = active[first], active[second]
+                if chosen[frame, a] != chosen[frame, b]:
+                    continue
+                far = a if distance[frame, a] > distance[frame, b] else b
+                taken = chosen[frame, a]
+                anchors = np.flatnonzero(single[:, far] & (known >= 0) & (known != taken))
+                if anchors.size == 0:
+                    chosen[frame, far] = -1
+                else:
+                    chosen[frame, far] = known[anchors[np.argmin(np.abs(anchors - frame))]]
+
+
+def _vote_unanchored(waveform, activity, unanchored, step_frames: int, encoder: SpeakerEncoder,
+                     centroids: np.ndarray, votes: np.ndarray) -> None:
+    """Local speakers without a clean frame (short overlapped turns): embed all their frames and
+    vote for the nearest speaker on every frame where they are active."""
+    features, owners = [], []
+    for window, local in unanchored:
+        begin = window * step_frames * FRAME_STEP_SAMPLES
+        frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
+        picked = speaker_frames(frames.shape[0], activity[window, :, local].astype(bool))
+        if picked.size >= 20:
+            features.append(normalized(frames[picked]))
+            owners.append((window, local))
+    if not features:
+        return
+    nearest = np.argmax(normalize(_encode(features, encoder)) @ centroids.T, axis=1)
+    total = votes.shape[0]
+    for (window, local), speaker in zip(owners, nearest.tolist()):
+        active = window * step_frames + np.flatnonzero(activity[window, :, local])
+        votes[active[active < total], speaker] += 1.0
+
+
+def _top_speakers(votes: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """1 for each frame's ``count`` speakers with the most votes (and at least one)."""
+    order = np.argsort(-votes, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(votes.shape[1])[None, :], axis=1)
+    return ((ranks < count[:, None]) & (votes > 0)).astype(np.float32)

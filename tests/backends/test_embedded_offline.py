@@ -1,0 +1,49 @@
+"""The segmentation-3.0 + CAM++ offline pipeline (work in progress toward the new CPU default) on real audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from audar_plugins.activity import Binarization  # noqa: E402
+from audar_plugins.audio import load_audio  # noqa: E402
+from audar_plugins.backends.embedded.campplus import SpeakerEncoder  # noqa: E402
+from audar_plugins.backends.embedded.offline import diarize_offline  # noqa: E402
+from audar_plugins.backends.embedded.segmentation import Segmentation  # noqa: E402
+from audar_plugins.backends.embedded.weights import campplus_weights, segmentation_weights  # noqa: E402
+from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
+from audar_plugins.simulation import simulate_conversation  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def models():
+    return Segmentation(segmentation_weights()), SpeakerEncoder(campplus_weights())
+
+
+def test_a_two_person_conversation_is_two_speakers_with_little_error(models, data):
+    """Two LibriSpeech readers who alternate with pauses: the segmentation model alone gives both to one
+    local speaker in some windows; identity from CAM++ pieces keeps them apart."""
+    folder = data / "librispeech"
+    recordings = {s: [load_audio(f) for f in sorted((folder / s).glob("*.flac"))] for s in ("1688", "1998")}
+    waveform, reference = simulate_conversation(recordings, seed=0, uri="two")
+    activity = diarize_offline(waveform, *models)
+    hypothesis = activity.to_annotation(Binarization(onset=0.5, offset=0.5), uri="two")
+    report = diarization_error_rate({"two": reference}, {"two": hypothesis}, collar=0.25)
+    assert len(hypothesis.labels()) == 2
+    assert report.total.der < 0.08
+    assert report.total.confusion / report.total.total < 0.01
+
+
+def test_overlapped_speech_comes_out_as_two_speakers_at_once(models, data):
+    """An AMI meeting clip with overlap: some frames have two speakers active."""
+    waveform = load_audio(data / "ami-train" / "trn00.flac")
+    activity = diarize_offline(waveform, *models)
+    both = (activity.probabilities > 0.5).sum(axis=1) >= 2
+    assert activity.num_speakers >= 2 and both.sum() * activity.frame_duration > 1.0
+
+
+def test_silence_gives_no_speakers(models):
+    activity = diarize_offline(np.zeros(16_000 * 12, dtype=np.float32), *models)
+    assert activity.num_speakers == 0 and activity.num_frames > 0
