@@ -50,6 +50,7 @@ class OfflineSettings:
     threshold: float = 0.7045654963945799
     embedding_step: float = 2.5
     min_embedding_frames: int = 20
+    min_speaker_speech: float = 1.0
     batch: int = 16
 
 
@@ -73,8 +74,14 @@ def diarize_offline(waveform: np.ndarray, segmentation: Segmentation, encoder: S
         return SpeakerActivity(np.zeros((total, 0), dtype=np.float32), FRAME_SECONDS, start)
     identity = np.full(total, -1, dtype=np.int64)
     if pieces:
-        embeddings = _embed(waveform, pieces, encoder)
-        identity = _clean_identity(pieces, normalize(embeddings) @ centroids.T, total)
+        embeddings = normalize(_embed(waveform, pieces, encoder))
+        identity = _clean_identity(pieces, embeddings @ centroids.T, total)
+        # a speaker the clean speech hardly goes to was a stray cluster: give its pieces to the others
+        heard = np.bincount(identity[identity >= 0], minlength=speakers) * FRAME_SECONDS
+        keep = heard >= settings.min_speaker_speech
+        if 0 < keep.sum() < speakers and keep.sum() >= min_speakers:
+            centroids, speakers = centroids[keep], int(keep.sum())
+            identity = _clean_identity(pieces, embeddings @ centroids.T, total)
     if progress is not None:
         progress(0.9)
     votes, unanchored = _votes(activity, identity, step_frames, speakers, total)
