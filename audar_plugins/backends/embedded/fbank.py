@@ -10,6 +10,8 @@ embedding's business (:func:`normalized`).
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from ...errors import MissingDependencyError
@@ -21,6 +23,7 @@ HOP_SAMPLES = 160
 NUM_BINS = 80
 
 
+@cache
 def _options():
     try:
         import kaldi_native_fbank as knf

@@ -68,7 +68,7 @@ def diarize_offline(waveform: np.ndarray, segmentation: Segmentation, encoder: S
     start = (FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES / 2) / 16_000
     every = max(1, int(round(settings.embedding_step / (step_frames * FRAME_SECONDS))))
     local = _local_embeddings(waveform, activity, step_frames, every, encoder, settings.min_embedding_frames)
-    centroids = normalize(cluster(local, settings.threshold, min_speakers, max_speakers).centroids)
+    centroids = normalize(cluster(local, settings.threshold, min_speakers, max_speakers))
     speakers = centroids.shape[0]
     if speakers == 0:
         return SpeakerActivity(np.zeros((total, 0), dtype=np.float32), FRAME_SECONDS, start)

@@ -13,18 +13,10 @@ Long recordings cluster at most ``max_points`` evenly spaced points (memory stay
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Clustering", "cluster"]
-
-
-@dataclass(frozen=True)
-class Clustering:
-    """Speaker centroids (un-normalised means of their members' embeddings)."""
-
-    centroids: np.ndarray  # (speakers, dimension)
+__all__ = ["cluster"]
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -32,20 +24,21 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def cluster(embeddings: np.ndarray, threshold: float, min_speakers: int = 1, max_speakers: float = math.inf,
-            max_cluster_size: int = 12, max_points: int = 4000) -> Clustering:
-    """Centroids of the speakers among ``embeddings`` ``(points, dimension)``; see the module docstring."""
+            max_cluster_size: int = 12, max_points: int = 4000) -> np.ndarray:
+    """Centroids ``(speakers, dimension)`` of the speakers among ``embeddings`` ``(points, dimension)``: the
+    un-normalised means of their members; see the module docstring."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
     count = embeddings.shape[0]
     if count == 0:
-        return Clustering(np.zeros((0, embeddings.shape[1]), dtype=np.float32))
+        return np.zeros((0, embeddings.shape[1]), dtype=np.float32)
     if count > max_points:
         embeddings = embeddings[np.linspace(0, count - 1, max_points).round().astype(int)]
         count = max_points
     low = max(1, min(count, min_speakers))
     high = max(1, min(count, max_speakers))
     if high < 2 or count == 1:
-        return Clustering(embeddings.mean(axis=0, keepdims=True))
+        return embeddings.mean(axis=0, keepdims=True)
     points = _unit(embeddings.astype(np.float64))
     tree = linkage(points, method="centroid", metric="euclidean")
     labels = fcluster(tree, threshold, criterion="distance") - 1
@@ -56,7 +49,7 @@ def cluster(embeddings: np.ndarray, threshold: float, min_speakers: int = 1, max
         labels = _cut_for(tree, wanted, min_size, count)
         large = _large(labels, min_size)
     if large.size == 0:
-        return Clustering(embeddings.mean(axis=0, keepdims=True))
+        return embeddings.mean(axis=0, keepdims=True)
     # small clusters join the nearest large one, judged by their centroids
     large_centroids = _unit(np.stack([points[labels == k].mean(axis=0) for k in large]))
     merged = labels.copy()
@@ -64,7 +57,7 @@ def cluster(embeddings: np.ndarray, threshold: float, min_speakers: int = 1, max
         centroid = _unit(points[labels == small].mean(axis=0))
         merged[labels == small] = large[int(np.argmax(large_centroids @ centroid))]
     centroids = np.stack([embeddings[merged == k].mean(axis=0) for k in large])
-    return Clustering(centroids.astype(np.float32))
+    return centroids.astype(np.float32)
 
 
 def _large(labels: np.ndarray, min_size: int) -> np.ndarray:
