@@ -14,6 +14,7 @@ from audar_plugins.backends.embedded.offline import diarize_offline  # noqa: E40
 from audar_plugins.backends.embedded.segmentation import Segmentation  # noqa: E402
 from audar_plugins.backends.embedded.weights import campplus_weights, segmentation_weights  # noqa: E402
 from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
+from audar_plugins.formats.diarization import read_rttm  # noqa: E402
 from audar_plugins.simulation import simulate_conversation  # noqa: E402
 
 
@@ -47,3 +48,14 @@ def test_overlapped_speech_comes_out_as_two_speakers_at_once(models, data):
 def test_silence_gives_no_speakers(models):
     activity = diarize_offline(np.zeros(16_000 * 12, dtype=np.float32), *models)
     assert activity.num_speakers == 0 and activity.num_frames > 0
+
+
+def test_three_clean_turns_are_three_speakers(models, data):
+    """falcon: three speakers, one turn each. A local speaker heard alone for only a second (a window's
+    edge) is too noisy to be a point of the clustering; with it, a fourth speaker appeared."""
+    waveform = load_audio(data / "falcon" / "test.wav")
+    reference = read_rttm(data / "falcon" / "test.rttm")["test"]
+    hypothesis = diarize_offline(waveform, *models).to_annotation(Binarization(onset=0.5, offset=0.5), uri="test")
+    report = diarization_error_rate({"test": reference}, {"test": hypothesis}, collar=0.25)
+    assert len(hypothesis.labels()) == 3
+    assert report.total.der < 0.01

@@ -3,16 +3,21 @@
 1. **Segmentation** of 10 s windows every ``step`` seconds: three local speakers per
    window, two of them at once at most. Averaged over the windows that cover it, a frame's
    number of active local speakers, rounded, is its number of speakers (pyannote's count).
-2. **Who**, where one person speaks: the frames whose count is one form clean regions
-   (cut at silence and at overlap). CAM++ embeds ``piece``-second pieces of them every
-   ``hop`` seconds (a shorter region whole); agglomerative clustering of the pieces finds
-   the speakers and honours the speaker count; each clean frame goes to the speaker its
-   covering pieces resemble most. Pieces, not whole local speakers, carry identity because
-   the segmentation model sometimes gives two people who alternate with pauses one local
-   speaker within a window.
-3. **Overlap**: each window's local speaker takes, on every frame, the identity of its
-   nearest clean frame in that window; the frame's ``count`` speakers with the most votes
-   across windows are active, so two speakers overlap where the model says so.
+2. **Speakers**: the local speakers that speak alone for ``min_clean`` seconds in every
+   ``embedding_step``-th window are embedded (CAM++ on those frames) and clustered as
+   pyannote 3.1 does (centroid linkage, small clusters merged, counts honoured).
+3. **Who**, where one person speaks: frames whose count is one form clean regions (cut at
+   silence and at overlap); CAM++ embeds ``piece``-second pieces of them every ``hop``
+   seconds, and each clean frame goes to the centroid its covering pieces resemble most.
+   Pieces, not whole local speakers, carry identity because the segmentation model
+   sometimes gives two people who alternate with pauses one local speaker in a window.
+   A speaker the clean speech hardly goes to was a stray cluster and is dropped.
+4. **Overlap**: each window's local speaker takes, on every frame, the identity of its
+   nearest clean frame in that window (two local speakers active together never share
+   one); a local speaker never heard alone is embedded whole and goes to the nearest
+   speaker that the window's other local speakers are not. A frame's ``count`` speakers
+   with the most votes across windows are active, so two speakers overlap where the
+   model says so.
 
 Memory: the audio, plus 589 x 3 bytes of activity per window and one embedding per piece.
 """
@@ -45,12 +50,13 @@ class OfflineSettings:
 
     step: float = 2.5
     piece: float = 1.5
-    hop: float = 0.75
+    hop: float = 1.5
     min_piece: float = 0.4
     threshold: float = 0.7045654963945799
-    embedding_step: float = 2.5
-    min_embedding_frames: int = 20
+    embedding_step: float = 5.0
+    min_clean: float = 2.0
     min_speaker_speech: float = 1.0
+    min_split: float = 1.0
     batch: int = 16
 
 
@@ -67,7 +73,8 @@ def diarize_offline(waveform: np.ndarray, segmentation: Segmentation, encoder: S
     pieces = _pieces(count == 1, settings)
     start = (FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES / 2) / 16_000
     every = max(1, int(round(settings.embedding_step / (step_frames * FRAME_SECONDS))))
-    local = _local_embeddings(waveform, activity, step_frames, every, encoder, settings.min_embedding_frames)
+    local = _local_embeddings(waveform, activity, step_frames, every, encoder,
+                              int(round(settings.min_clean / FRAME_SECONDS)))
     centroids = normalize(cluster(local, settings.threshold, min_speakers, max_speakers))
     speakers = centroids.shape[0]
     if speakers == 0:
@@ -84,8 +91,9 @@ def diarize_offline(waveform: np.ndarray, segmentation: Segmentation, encoder: S
             identity = _clean_identity(pieces, embeddings @ centroids.T, total)
     if progress is not None:
         progress(0.9)
-    votes, unanchored = _votes(activity, identity, step_frames, speakers, total)
-    _vote_unanchored(waveform, activity, unanchored, step_frames, encoder, centroids, votes)
+    votes, unanchored, taken = _votes(activity, identity, step_frames, speakers, total,
+                                      settings.min_split / FRAME_SECONDS)
+    _vote_unanchored(waveform, activity, unanchored, taken, step_frames, encoder, centroids, votes)
     probabilities = _top_speakers(votes, np.minimum(count, speakers))
     if progress is not None:
         progress(1.0)
@@ -125,18 +133,23 @@ def _speaker_count(activity: np.ndarray, step_frames: int, total: int) -> np.nda
 
 
 def _local_embeddings(waveform, activity, step_frames: int, every: int, encoder: SpeakerEncoder,
-                      min_frames: int) -> np.ndarray:
-    """One embedding per active local speaker of every ``every``-th window, from the filterbank frames
-    where it speaks alone (all its frames when too few are clean): the points the speakers are found from."""
+                      min_clean: int) -> np.ndarray:
+    """One embedding per local speaker of every ``every``-th window that speaks alone on at least
+    ``min_clean`` frames (pyannote's rule: shorter ones are too noisy to find speakers from), from
+    those frames; when none does anywhere, those that speak alone longest."""
     features = []
+    clean = alone(activity).sum(axis=1)  # (windows, 3)
+    if clean.max(initial=0) < min_clean:
+        min_clean = max(1, int(clean.max(initial=0)))
     for window in range(0, activity.shape[0], every):
+        if clean[window].max() < min_clean:
+            continue
         begin = window * step_frames * FRAME_STEP_SAMPLES
         frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
         single = alone(activity[window])
-        for local in range(3):
-            chosen = single[:, local] if single[:, local].sum() >= 3 else activity[window, :, local].astype(bool)
-            picked = speaker_frames(frames.shape[0], chosen)
-            if picked.size >= min_frames:
+        for local in np.flatnonzero(clean[window] >= min_clean).tolist():
+            picked = speaker_frames(frames.shape[0], single[:, local])
+            if picked.size >= 3:
                 features.append(normalized(frames[picked]))
     if not features:
         return np.zeros((0, encoder.dimension), dtype=np.float32)
@@ -171,20 +184,26 @@ def _embed(waveform: np.ndarray, pieces: list[tuple[int, int]], encoder: Speaker
         begin = max(0, first * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2)
         end = stop * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2
         features.append(normalized(fbank(waveform[begin:end])))
-    return _encode(features, encoder, batch)
+    return _encode(features, encoder)
 
 
-def _encode(features: list[np.ndarray], encoder: SpeakerEncoder, batch: int = 64) -> np.ndarray:
-    """CAM++ embeddings of feature matrices of any lengths, batched by like lengths."""
+def _encode(features: list[np.ndarray], encoder: SpeakerEncoder, budget: int = 3000) -> np.ndarray:
+    """CAM++ embeddings of feature matrices of any lengths, in batches of like lengths holding at
+    most ``budget`` frames with the padding (larger batches run slower on a CPU: they leave the cache)."""
     result = np.zeros((len(features), encoder.dimension), dtype=np.float32)
     order = np.argsort([item.shape[0] for item in features], kind="stable")
-    for first in range(0, order.size, batch):
-        chosen = order[first : first + batch]
+    first = 0
+    while first < order.size:
+        stop = first + 1
+        while stop < order.size and (stop + 1 - first) * features[order[stop]].shape[0] <= budget:
+            stop += 1
+        chosen = order[first:stop]
         lengths = np.array([features[index].shape[0] for index in chosen])
         stacked = np.zeros((chosen.size, int(lengths.max()), 80), dtype=np.float32)
         for row, index in enumerate(chosen):
             stacked[row, : lengths[row]] = features[index]
         result[chosen] = encoder(stacked, lengths)
+        first = stop
     return result
 
 
@@ -204,12 +223,14 @@ def _clean_identity(pieces: list[tuple[int, int]], similarity: np.ndarray, total
     return identity
 
 
-def _votes(activity: np.ndarray, identity: np.ndarray, step_frames: int, speakers: int, total: int
-           ) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Per frame and speaker, how many windows' local speakers say that speaker is active there; and
-    the (window, local speaker) pairs that are never alone on a clean frame (no identity to copy)."""
+def _votes(activity: np.ndarray, identity: np.ndarray, step_frames: int, speakers: int, total: int,
+           min_split: float = np.inf) -> tuple[np.ndarray, list[tuple[int, int]], dict[int, set[int]]]:
+    """Per frame and speaker, how many windows' local speakers say that speaker is active there;
+    the (window, local speaker) pairs that are never alone on a clean frame (no identity to copy);
+    and, per window, the speakers its other local speakers were given."""
     votes = np.zeros((total, speakers), dtype=np.float32)
     unanchored = []
+    taken: dict[int, set[int]] = {}
     for window in range(activity.shape[0]):
         offset = window * step_frames
         frames = min(FRAMES, total - offset)
@@ -235,10 +256,15 @@ def _votes(activity: np.ndarray, identity: np.ndarray, step_frames: int, speaker
                                anchors[before], anchors[after])
             chosen[active, speaker] = known[nearest]
             distance[active, speaker] = np.abs(nearest - active)
+            heard = np.bincount(known[anchors], minlength=speakers)
+            if np.sort(heard)[-2:][0] < min_split if speakers > 1 else True:
+                # one person, apart from stray frames: the whole track is the speaker it is mostly heard as
+                chosen[active, speaker] = int(np.argmax(heard))
         _separate(chosen, distance, single, known)
         rows, columns = np.nonzero(chosen >= 0)
         np.add.at(votes, (offset + rows, chosen[rows, columns]), 1.0)
-    return votes, unanchored
+        taken[window] = set(chosen[rows, columns].tolist())
+    return votes, unanchored, taken
 
 
 def _separate(chosen: np.ndarray, distance: np.ndarray, single: np.ndarray, known: np.ndarray) -> None:
@@ -260,7 +286,7 @@ def _separate(chosen: np.ndarray, distance: np.ndarray, single: np.ndarray, know
                     chosen[frame, far] = known[anchors[np.argmin(np.abs(anchors - frame))]]
 
 
-def _vote_unanchored(waveform, activity, unanchored, step_frames: int, encoder: SpeakerEncoder,
+def _vote_unanchored(waveform, activity, unanchored, taken, step_frames: int, encoder: SpeakerEncoder,
                      centroids: np.ndarray, votes: np.ndarray) -> None:
     """Local speakers without a clean frame (short overlapped turns): embed all their frames and
     vote for the nearest speaker on every frame where they are active."""
@@ -274,7 +300,12 @@ def _vote_unanchored(waveform, activity, unanchored, step_frames: int, encoder: 
             owners.append((window, local))
     if not features:
         return
-    nearest = np.argmax(normalize(_encode(features, encoder)) @ centroids.T, axis=1)
+    similarity = normalize(_encode(features, encoder)) @ centroids.T
+    for row, (window, _) in enumerate(owners):
+        used = list(taken.get(window, ()))
+        if len(used) < similarity.shape[1]:
+            similarity[row, used] = -np.inf  # another local speaker of this window is that speaker
+    nearest = np.argmax(similarity, axis=1)
     total = votes.shape[0]
     for (window, local), speaker in zip(owners, nearest.tolist()):
         active = window * step_frames + np.flatnonzero(activity[window, :, local])
