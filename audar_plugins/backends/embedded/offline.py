@@ -53,8 +53,10 @@ class OfflineSettings:
     hop: float = 1.5
     min_piece: float = 0.4
     threshold: float = 0.7045654963945799
-    embedding_step: float = 5.0
+    embedding_step: float = 2.5
     min_clean: float = 2.0
+    min_local: float = 0.5
+    min_margin: float = 0.3
     min_speaker_speech: float = 1.0
     min_split: float = 1.0
     batch: int = 16
@@ -73,26 +75,33 @@ def diarize_offline(waveform: np.ndarray, segmentation: Segmentation, encoder: S
     pieces = _pieces(count == 1, settings)
     start = (FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES / 2) / 16_000
     every = max(1, int(round(settings.embedding_step / (step_frames * FRAME_SECONDS))))
-    local = _local_embeddings(waveform, activity, step_frames, every, encoder,
-                              int(round(settings.min_clean / FRAME_SECONDS)))
-    centroids = normalize(cluster(local, settings.threshold, min_speakers, max_speakers))
+    local, owners, clean_frames = _local_embeddings(waveform, activity, step_frames, every, encoder,
+                                                    int(round(settings.min_local / FRAME_SECONDS)))
+    if not owners and count.any():  # a few words in all: embed whatever little there is
+        local, owners, clean_frames = _local_embeddings(waveform, activity, step_frames, 1, encoder, 3)
+    # only local speakers heard alone long enough are points (pyannote's rule: shorter ones are too
+    # noisy to find speakers from); when none is, those heard alone longest
+    points = clean_frames >= min(int(round(settings.min_clean / FRAME_SECONDS)), clean_frames.max(initial=0))
+    centroids = normalize(cluster(local[points], settings.threshold, min_speakers, max_speakers))
     speakers = centroids.shape[0]
     if speakers == 0:
         return SpeakerActivity(np.zeros((total, 0), dtype=np.float32), FRAME_SECONDS, start)
     identity = np.full(total, -1, dtype=np.int64)
+    margin = np.zeros(total)
     if pieces:
         embeddings = normalize(_embed(waveform, pieces, encoder))
-        identity = _clean_identity(pieces, embeddings @ centroids.T, total)
+        identity, margin = _clean_identity(pieces, embeddings @ centroids.T, total)
         # a speaker the clean speech hardly goes to was a stray cluster: give its pieces to the others
         heard = np.bincount(identity[identity >= 0], minlength=speakers) * FRAME_SECONDS
         keep = heard >= settings.min_speaker_speech
         if 0 < keep.sum() < speakers and keep.sum() >= min_speakers:
             centroids, speakers = centroids[keep], int(keep.sum())
-            identity = _clean_identity(pieces, embeddings @ centroids.T, total)
+            identity, margin = _clean_identity(pieces, embeddings @ centroids.T, total)
     if progress is not None:
         progress(0.9)
-    votes, unanchored, taken = _votes(activity, identity, step_frames, speakers, total,
-                                      settings.min_split / FRAME_SECONDS)
+    assigned = _assign(normalize(local) @ centroids.T, owners) if owners else {}
+    votes, unanchored, taken = _votes(activity, identity, assigned, step_frames, speakers, total,
+                                      margin >= settings.min_margin, settings.min_split / FRAME_SECONDS)
     _vote_unanchored(waveform, activity, unanchored, taken, step_frames, encoder, centroids, votes)
     probabilities = _top_speakers(votes, np.minimum(count, speakers))
     if progress is not None:
@@ -133,27 +142,47 @@ def _speaker_count(activity: np.ndarray, step_frames: int, total: int) -> np.nda
 
 
 def _local_embeddings(waveform, activity, step_frames: int, every: int, encoder: SpeakerEncoder,
-                      min_clean: int) -> np.ndarray:
-    """One embedding per local speaker of every ``every``-th window that speaks alone on at least
-    ``min_clean`` frames (pyannote's rule: shorter ones are too noisy to find speakers from), from
-    those frames; when none does anywhere, those that speak alone longest."""
-    features = []
-    clean = alone(activity).sum(axis=1)  # (windows, 3)
-    if clean.max(initial=0) < min_clean:
-        min_clean = max(1, int(clean.max(initial=0)))
+                      min_frames: int) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray]:
+    """CAM++ embeddings of the local speakers of every ``every``-th window, from the frames where each
+    speaks alone (all its frames when fewer than ``min_frames`` are clean); their ``(window, local)``
+    owners; and how many frames each speaks alone."""
+    features, owners, clean_frames = [], [], []
+    single_all = alone(activity)
     for window in range(0, activity.shape[0], every):
-        if clean[window].max() < min_clean:
+        active = activity[window].sum(axis=0)
+        clean = single_all[window].sum(axis=0)
+        if max(active) < min_frames:
             continue
         begin = window * step_frames * FRAME_STEP_SAMPLES
         frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
-        single = alone(activity[window])
-        for local in np.flatnonzero(clean[window] >= min_clean).tolist():
-            picked = speaker_frames(frames.shape[0], single[:, local])
-            if picked.size >= 3:
+        for local in range(3):
+            chosen = single_all[window, :, local] if clean[local] >= min_frames else activity[window, :, local]
+            picked = speaker_frames(frames.shape[0], chosen.astype(bool))
+            if active[local] >= min_frames and picked.size >= 3:
                 features.append(normalized(frames[picked]))
+                owners.append((window, local))
+                clean_frames.append(int(clean[local]))
     if not features:
-        return np.zeros((0, encoder.dimension), dtype=np.float32)
-    return _encode(features, encoder)
+        return np.zeros((0, encoder.dimension), dtype=np.float32), [], np.zeros(0, dtype=np.int64)
+    return _encode(features, encoder), owners, np.array(clean_frames)
+
+
+def _assign(similarity: np.ndarray, owners: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Each embedded local speaker's speaker: per window, the assignment of its local speakers to
+    distinct speakers with the greatest total similarity (pyannote's constrained assignment)."""
+    from scipy.optimize import linear_sum_assignment
+
+    assigned: dict[tuple[int, int], int] = {}
+    rows_of: dict[int, list[int]] = {}
+    for row, (window, _) in enumerate(owners):
+        rows_of.setdefault(window, []).append(row)
+    for rows in rows_of.values():
+        chosen, speakers = linear_sum_assignment(similarity[rows], maximize=True)
+        for index, speaker in zip(chosen.tolist(), speakers.tolist()):
+            assigned[owners[rows[index]]] = speaker
+        for index in set(range(len(rows))) - set(chosen.tolist()):  # more local speakers than speakers
+            assigned[owners[rows[index]]] = int(np.argmax(similarity[rows[index]]))
+    return assigned
 
 
 def _pieces(clean: np.ndarray, settings: OfflineSettings) -> list[tuple[int, int]]:
@@ -207,7 +236,8 @@ def _encode(features: list[np.ndarray], encoder: SpeakerEncoder, budget: int = 3
     return result
 
 
-def _clean_identity(pieces: list[tuple[int, int]], similarity: np.ndarray, total: int) -> np.ndarray:
+def _clean_identity(pieces: list[tuple[int, int]], similarity: np.ndarray, total: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Each clean frame's speaker (-1 elsewhere): the best mean similarity of the pieces covering it."""
     speakers = similarity.shape[1]
     scores = np.zeros((total + 1, speakers))
@@ -220,11 +250,14 @@ def _clean_identity(pieces: list[tuple[int, int]], similarity: np.ndarray, total
     scores, covering = np.cumsum(scores, axis=0)[:total], np.cumsum(covering)[:total]
     identity = np.argmax(scores, axis=1)
     identity[covering < 0.5] = -1
-    return identity
+    top = np.sort(scores, axis=1)
+    margin = (top[:, -1] - top[:, -2]) / np.maximum(covering, 1) if speakers > 1 else np.ones(total)
+    return identity, margin
 
 
-def _votes(activity: np.ndarray, identity: np.ndarray, step_frames: int, speakers: int, total: int,
-           min_split: float = np.inf) -> tuple[np.ndarray, list[tuple[int, int]], dict[int, set[int]]]:
+def _votes(activity: np.ndarray, identity: np.ndarray, assigned: dict[tuple[int, int], int], step_frames: int,
+           speakers: int, total: int, confident: np.ndarray, min_split: float
+           ) -> tuple[np.ndarray, list[tuple[int, int]], dict[int, set[int]]]:
     """Per frame and speaker, how many windows' local speakers say that speaker is active there;
     the (window, local speaker) pairs that are never alone on a clean frame (no identity to copy);
     and, per window, the speakers its other local speakers were given."""
@@ -247,7 +280,10 @@ def _votes(activity: np.ndarray, identity: np.ndarray, step_frames: int, speaker
             if active.size == 0:
                 continue
             if anchors.size == 0:
-                unanchored.append((window, speaker))
+                if (window, speaker) in assigned:
+                    chosen[active, speaker] = assigned[window, speaker]
+                else:
+                    unanchored.append((window, speaker))
                 continue
             # every active frame takes the identity of the nearest frame where this local speaker is alone
             after = np.clip(np.searchsorted(anchors, active), 0, anchors.size - 1)
@@ -256,10 +292,12 @@ def _votes(activity: np.ndarray, identity: np.ndarray, step_frames: int, speaker
                                anchors[before], anchors[after])
             chosen[active, speaker] = known[nearest]
             distance[active, speaker] = np.abs(nearest - active)
-            heard = np.bincount(known[anchors], minlength=speakers)
-            if np.sort(heard)[-2:][0] < min_split if speakers > 1 else True:
-                # one person, apart from stray frames: the whole track is the speaker it is mostly heard as
-                chosen[active, speaker] = int(np.argmax(heard))
+            # a track is two people when its clean frames are surely heard as two, a second each (the
+            # segmentation model may give alternating voices one local speaker); else it is one person
+            sure = anchors[confident[offset + anchors]]
+            heard = np.bincount(known[sure], minlength=speakers)
+            if speakers < 2 or np.sort(heard)[-2] < min_split:
+                chosen[active, speaker] = assigned.get((window, speaker), int(np.argmax(heard)))
         _separate(chosen, distance, single, known)
         rows, columns = np.nonzero(chosen >= 0)
         np.add.at(votes, (offset + rows, chosen[rows, columns]), 1.0)
