@@ -3,21 +3,22 @@
 1. **Segmentation** of 10 s windows every ``step`` seconds: three local speakers per
    window, two of them at once at most. Averaged over the windows that cover it, a frame's
    number of active local speakers, rounded, is its number of speakers (pyannote's count).
-2. **Speakers**: the local speakers that speak alone for ``min_clean`` seconds in every
-   ``embedding_step``-th window are embedded (CAM++ on those frames) and clustered as
-   pyannote 3.1 does (centroid linkage, small clusters merged, counts honoured).
+2. **Speakers**: the local speakers of every ``embedding_step``-th window are embedded
+   (CAM++ on the frames where each speaks alone, or all its frames if it hardly ever does);
+   those alone for ``min_clean`` seconds are clustered as pyannote 3.1 does (centroid
+   linkage, small clusters merged, counts honoured), and every embedded local speaker gets
+   a speaker by constrained assignment (a window's local speakers get different speakers).
 3. **Who**, where one person speaks: frames whose count is one form clean regions (cut at
    silence and at overlap); CAM++ embeds ``piece``-second pieces of them every ``hop``
    seconds, and each clean frame goes to the centroid its covering pieces resemble most.
-   Pieces, not whole local speakers, carry identity because the segmentation model
-   sometimes gives two people who alternate with pauses one local speaker in a window.
    A speaker the clean speech hardly goes to was a stray cluster and is dropped.
-4. **Overlap**: each window's local speaker takes, on every frame, the identity of its
-   nearest clean frame in that window (two local speakers active together never share
-   one); a local speaker never heard alone is embedded whole and goes to the nearest
-   speaker that the window's other local speakers are not. A frame's ``count`` speakers
-   with the most votes across windows are active, so two speakers overlap where the
-   model says so.
+4. **Tracks**: a local speaker's track is one person, the speaker it was assigned, unless
+   its clean frames are surely (a similarity margin of ``min_margin``) two people for
+   ``min_split`` seconds each: the segmentation model sometimes gives two people who
+   alternate with pauses one local speaker. Such a track takes, frame by frame, the
+   identity of its nearest clean frame, and two local speakers active together never share
+   one. A frame's ``count`` speakers with the most votes across windows are active, so two
+   speakers overlap where the model says so.
 
 Memory: the audio, plus 589 x 3 bytes of activity per window and one embedding per piece.
 """
