@@ -244,3 +244,24 @@ class SpeakerEncoder:
             tensor = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
             given = None if lengths is None else torch.as_tensor(np.asarray(lengths, dtype=np.int64))
             return self.model(tensor, given).numpy()
+
+    def embed(self, features: list[np.ndarray], budget: int = 3000) -> np.ndarray:
+        """Embeddings ``(len(features), 192)`` of feature matrices ``(frames, 80)`` of any lengths,
+        in batches of like lengths holding at most ``budget`` frames with their padding (larger
+        batches run slower on a CPU: they leave the cache). An item's embedding does not depend on
+        its batch."""
+        result = np.zeros((len(features), self.dimension), dtype=np.float32)
+        order = np.argsort([item.shape[0] for item in features], kind="stable")
+        first = 0
+        while first < order.size:
+            stop = first + 1
+            while stop < order.size and (stop + 1 - first) * features[order[stop]].shape[0] <= budget:
+                stop += 1
+            chosen = order[first:stop]
+            lengths = np.array([features[index].shape[0] for index in chosen])
+            stacked = np.zeros((chosen.size, int(lengths.max()), 80), dtype=np.float32)
+            for row, index in enumerate(chosen):
+                stacked[row, : lengths[row]] = features[index]
+            result[chosen] = self(stacked, lengths)
+            first = stop
+        return result

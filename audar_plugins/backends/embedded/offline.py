@@ -165,7 +165,7 @@ def _local_embeddings(waveform, activity, step_frames: int, every: int, encoder:
                 clean_frames.append(int(clean[local]))
     if not features:
         return np.zeros((0, encoder.dimension), dtype=np.float32), [], np.zeros(0, dtype=np.int64)
-    return _encode(features, encoder), owners, np.array(clean_frames)
+    return encoder.embed(features), owners, np.array(clean_frames)
 
 
 def _assign(similarity: np.ndarray, owners: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
@@ -214,27 +214,7 @@ def _embed(waveform: np.ndarray, pieces: list[tuple[int, int]], encoder: Speaker
         begin = max(0, first * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2)
         end = stop * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2
         features.append(normalized(fbank(waveform[begin:end])))
-    return _encode(features, encoder)
-
-
-def _encode(features: list[np.ndarray], encoder: SpeakerEncoder, budget: int = 3000) -> np.ndarray:
-    """CAM++ embeddings of feature matrices of any lengths, in batches of like lengths holding at
-    most ``budget`` frames with the padding (larger batches run slower on a CPU: they leave the cache)."""
-    result = np.zeros((len(features), encoder.dimension), dtype=np.float32)
-    order = np.argsort([item.shape[0] for item in features], kind="stable")
-    first = 0
-    while first < order.size:
-        stop = first + 1
-        while stop < order.size and (stop + 1 - first) * features[order[stop]].shape[0] <= budget:
-            stop += 1
-        chosen = order[first:stop]
-        lengths = np.array([features[index].shape[0] for index in chosen])
-        stacked = np.zeros((chosen.size, int(lengths.max()), 80), dtype=np.float32)
-        for row, index in enumerate(chosen):
-            stacked[row, : lengths[row]] = features[index]
-        result[chosen] = encoder(stacked, lengths)
-        first = stop
-    return result
+    return encoder.embed(features)
 
 
 def _clean_identity(pieces: list[tuple[int, int]], similarity: np.ndarray, total: int
@@ -339,7 +319,7 @@ def _vote_unanchored(waveform, activity, unanchored, taken, step_frames: int, en
             owners.append((window, local))
     if not features:
         return
-    similarity = normalize(_encode(features, encoder)) @ centroids.T
+    similarity = normalize(encoder.embed(features)) @ centroids.T
     for row, (window, _) in enumerate(owners):
         used = list(taken.get(window, ()))
         if len(used) < similarity.shape[1]:

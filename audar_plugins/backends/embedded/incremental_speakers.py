@@ -1,0 +1,74 @@
+"""Speakers found while a stream goes by: diart's incremental clustering, on CAM++ embeddings.
+
+Each window's local speakers are matched to the speakers so far by the assignment of
+least total cosine distance, one local speaker per speaker. A match farther than
+``max_distance`` does not count: such a local speaker, if it spoke alone long enough
+(``long``), is a new speaker (or, once there are ``max_speakers``, the nearest speaker no
+other local speaker of the window took); a short one stays unknown until it is long. Long local speakers add
+their embedding to their speaker's centroid, so centroids settle as the stream goes on.
+Speakers are numbered in order of arrival and never renumbered.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .clustering import normalize
+
+__all__ = ["IncrementalSpeakers"]
+
+
+@dataclass
+class IncrementalSpeakers:
+    """The speakers of one stream: each one's sum of unit embeddings."""
+
+    max_distance: float
+    dimension: int
+    max_speakers: float = math.inf
+    sums: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def __post_init__(self) -> None:
+        if self.sums.size == 0:
+            self.sums = np.zeros((0, self.dimension), dtype=np.float64)
+
+    @property
+    def count(self) -> int:
+        return int(self.sums.shape[0])
+
+    def centroids(self) -> np.ndarray:
+        """``(speakers, dimension)`` unit vectors."""
+        return normalize(self.sums).astype(np.float32)
+
+    def assign(self, embeddings: np.ndarray, long: np.ndarray, taken: frozenset[int] = frozenset()) -> list[int]:
+        """The speaker of each local speaker (``embeddings``: one row each), ``-1`` for none; the
+        speakers in ``taken`` (other local speakers of the window have them) are not given."""
+        from scipy.optimize import linear_sum_assignment
+
+        units = normalize(embeddings.astype(np.float64))
+        result = [-1] * units.shape[0]
+        if units.shape[0] == 0:
+            return result
+        existing = self.count
+        if existing:
+            distance = 1.0 - units @ normalize(self.sums).T
+            distance[:, sorted(taken)] = np.inf if not taken else 10.0
+            for row, speaker in zip(*linear_sum_assignment(distance)):
+                if distance[row, speaker] <= self.max_distance:
+                    result[row] = int(speaker)
+        for row in range(units.shape[0]):
+            if result[row] >= 0:
+                continue
+            if long[row] and self.count < self.max_speakers:
+                self.sums = np.concatenate([self.sums, np.zeros((1, self.dimension))])
+                result[row] = self.count - 1
+            elif long[row] and existing:  # no room for another speaker: the nearest free one
+                free = [k for k in range(existing) if k not in result and k not in taken]
+                if free:
+                    result[row] = free[int(np.argmax(units[row] @ normalize(self.sums[free]).T))]
+        for row, speaker in enumerate(result):
+            if speaker >= 0 and long[row]:
+                self.sums[speaker] += units[row]
+        return result

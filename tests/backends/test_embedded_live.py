@@ -1,0 +1,86 @@
+"""The live session on segmentation-3.0 + CAM++ (work in progress toward the new CPU default), on real audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from audar_plugins.activity import Binarization, SpeakerActivity  # noqa: E402
+from audar_plugins.audio import load_audio  # noqa: E402
+from audar_plugins.backends.embedded.campplus import SpeakerEncoder  # noqa: E402
+from audar_plugins.backends.embedded.live import LiveModels, LiveSettings, SegmentationSession  # noqa: E402
+from audar_plugins.backends.embedded.segmentation import Segmentation  # noqa: E402
+from audar_plugins.backends.embedded.weights import campplus_weights, segmentation_weights  # noqa: E402
+from audar_plugins.errors import InvalidOptionError, SnapshotError  # noqa: E402
+from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
+from audar_plugins.formats.diarization import read_rttm  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def models():
+    return LiveModels(Segmentation(segmentation_weights()), SpeakerEncoder(campplus_weights()))
+
+
+@pytest.fixture(scope="module")
+def falcon(data):
+    return load_audio(data / "falcon" / "test.wav")
+
+
+def stream(session: SegmentationSession, audio: np.ndarray, cuts: list[int]) -> SpeakerActivity:
+    edges = [0, *cuts, audio.size]
+    blocks = [session.push(audio[a:b]) for a, b in zip(edges, edges[1:])]
+    return SpeakerActivity.concatenate([*blocks, session.flush()])
+
+
+@pytest.fixture(scope="module")
+def whole(models, falcon):
+    return stream(SegmentationSession(models), falcon, [])
+
+
+def test_output_does_not_depend_on_how_the_stream_is_cut(models, falcon, whole):
+    rng = np.random.default_rng(3)
+    cuts = sorted(rng.choice(falcon.size, 25, replace=False).tolist())
+    cut = stream(SegmentationSession(models), falcon, cuts)
+    assert cut.labels == whole.labels
+    np.testing.assert_array_equal(cut.probabilities, whole.probabilities)
+
+
+def test_a_restored_session_continues_exactly(models, falcon, whole):
+    session = SegmentationSession(models)
+    first = session.push(falcon[:150_001])
+    restored = SegmentationSession.restore(models, session.snapshot())
+    rest = restored.push(falcon[150_001:])
+    joined = SpeakerActivity.concatenate([first, rest, restored.flush()])
+    np.testing.assert_array_equal(joined.probabilities, whole.probabilities)
+    assert whole.num_frames == int(np.ceil(falcon.size / 270))
+
+
+def test_three_clean_turns_are_three_speakers_live(whole, data):
+    """Each speaker is unknown until heard alone for ``min_long`` seconds (the start of each turn is
+    missed), and never confused."""
+    reference = read_rttm(data / "falcon" / "test.rttm")["test"]
+    hypothesis = whole.to_annotation(Binarization(onset=0.5, offset=0.5), uri="test")
+    report = diarization_error_rate({"test": reference}, {"test": hypothesis}, collar=0.25).total
+    assert len(hypothesis.labels()) == 3
+    assert report.confusion / report.total < 0.01 and report.der < 0.3
+
+
+def test_frames_become_final_a_step_after_their_audio(models, falcon):
+    session = SegmentationSession(models, LiveSettings(step=2.0))
+    emitted = 0
+    for end in range(8_000, falcon.size, 8_000):
+        emitted += session.push(falcon[end - 8_000 : end]).num_frames
+        assert end / 16_000 - emitted * session.frame_duration <= session.latency + 1e-9
+
+
+def test_bad_settings_and_foreign_snapshots_are_refused(models):
+    with pytest.raises(InvalidOptionError):
+        LiveSettings(step=0.1)
+    with pytest.raises(InvalidOptionError):
+        LiveSettings(max_distance=3.0)
+    snapshot = SegmentationSession(models, LiveSettings(step=3.0)).snapshot()
+    assert SegmentationSession.restore(models, snapshot).settings.step == 3.0
+    with pytest.raises(SnapshotError):
+        SegmentationSession.restore(models, snapshot[:-10])
