@@ -58,13 +58,13 @@ def test_a_restored_session_continues_exactly(models, falcon, whole):
 
 
 def test_three_clean_turns_are_three_speakers_live(whole, data):
-    """Each speaker is unknown until heard alone for ``min_long`` seconds (the start of each turn is
-    missed), and never confused."""
+    """Three speakers, in order of arrival, never confused; the 0.6 % miss is the first words of a turn
+    before its speaker is heard alone long enough to be new."""
     reference = read_rttm(data / "falcon" / "test.rttm")["test"]
     hypothesis = whole.to_annotation(Binarization(onset=0.5, offset=0.5), uri="test")
     report = diarization_error_rate({"test": reference}, {"test": hypothesis}, collar=0.25).total
     assert len(hypothesis.labels()) == 3
-    assert report.confusion / report.total < 0.01 and report.der < 0.3
+    assert report.confusion / report.total < 0.01 and report.der < 0.02
 
 
 def test_frames_become_final_a_step_after_their_audio(models, falcon):
@@ -84,3 +84,18 @@ def test_bad_settings_and_foreign_snapshots_are_refused(models):
     assert SegmentationSession.restore(models, snapshot).settings.step == 3.0
     with pytest.raises(SnapshotError):
         SegmentationSession.restore(models, snapshot[:-10])
+
+
+def test_two_alternating_readers_stay_apart_live(models, data):
+    """The segmentation model gives two LibriSpeech readers who alternate one local speaker in some
+    windows; identity from the recent audio only keeps them apart (21 % confusion with whole windows)."""
+    from audar_plugins.simulation import simulate_conversation
+
+    folder = data / "librispeech"
+    recordings = {s: [load_audio(f) for f in sorted((folder / s).glob("*.flac"))] for s in ("1688", "1998")}
+    waveform, reference = simulate_conversation(recordings, seed=0, uri="two")
+    hypothesis = stream(SegmentationSession(models), waveform, []).to_annotation(Binarization(onset=0.5, offset=0.5),
+                                                                                   uri="two")
+    report = diarization_error_rate({"two": reference}, {"two": hypothesis}, collar=0.25).total
+    assert len(hypothesis.labels()) == 2
+    assert report.confusion / report.total < 0.05 and report.der < 0.12

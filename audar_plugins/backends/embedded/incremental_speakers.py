@@ -3,8 +3,8 @@
 Each window's local speakers are matched to the speakers so far by the assignment of
 least total cosine distance, one local speaker per speaker. A match farther than
 ``max_distance`` does not count: such a local speaker, if it spoke alone long enough
-(``long``), is a new speaker (or, once there are ``max_speakers``, the nearest speaker no
-other local speaker of the window took); a short one stays unknown until it is long. Long local speakers add
+(``long``), is a new speaker (while fewer than ``max_speakers`` exist); else it goes to the
+nearest speaker that no other local speaker of the window took. Long local speakers add
 their embedding to their speaker's centroid, so centroids settle as the stream goes on.
 Speakers are numbered in order of arrival and never renumbered.
 """
@@ -64,7 +64,7 @@ class IncrementalSpeakers:
             if long[row] and self.count < self.max_speakers:
                 self.sums = np.concatenate([self.sums, np.zeros((1, self.dimension))])
                 result[row] = self.count - 1
-            elif long[row] and existing:  # no room for another speaker: the nearest free one
+            elif existing:
                 free = [k for k in range(existing) if k not in result and k not in taken]
                 if free:
                     result[row] = free[int(np.argmax(units[row] @ normalize(self.sums[free]).T))]

@@ -1,12 +1,15 @@
 """A live session on segmentation-3.0 and CAM++: diart's recipe on a fixed grid of windows.
 
 Every ``step`` seconds of audio, counted from the start of the stream however it is pushed,
-the last 10 s (less at the start, padded) go through the segmentation model. Each local
-speaker heard for ``min_local`` seconds is embedded with CAM++ (on the frames where it
-speaks alone, or all its frames if it hardly ever does) and matched to the speakers so far
-(:class:`~.incremental_speakers.IncrementalSpeakers`); then the window's newest ``step``
-seconds become final: a frame is active for the speakers its active local speakers were
-matched to, two at once where the model hears overlap.
+the last 10 s (less at the start, padded) go through the segmentation model, and the
+window's newest ``step`` seconds become final. Each local speaker active there and heard for
+``min_local`` seconds in the last ``context`` seconds is embedded with CAM++ over those
+(the frames where it speaks alone, or all of them if it hardly ever does) and matched to
+the speakers so far (:class:`~.incremental_speakers.IncrementalSpeakers`); a local speaker
+heard alone for ``min_long`` seconds there may be a new speaker. A frame is active for the
+speakers its active local speakers were matched to, two at once where the model hears
+overlap. Only the recent audio counts because the segmentation model may give two people
+who alternate one local speaker in a window.
 
 Every window is computed alone, from the audio at fixed positions of the stream: the output
 does not depend on how the stream is cut, and a restored session continues exactly. A frame
@@ -59,9 +62,9 @@ class LiveSettings:
 
     step: float = 2.0
     min_local: float = 0.5
-    min_long: float = 2.0
+    context: float = 2.0
+    min_long: float = 1.0
     max_distance: float = 0.6
-    stitch: float = 0.6
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.step <= 5.0:
@@ -89,9 +92,6 @@ class SegmentationSession(BaseSession):
         self._audio = np.zeros(0, dtype=np.float32)
         self._audio_start = 0  # stream sample of self._audio[0]
         self._steps = 0  # steps made final
-        self._previous = np.zeros((0, 3), dtype=np.uint8)  # the last window's local activity
-        self._previous_start = 0  # its first frame
-        self._previous_speakers = [-1, -1, -1]
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -128,56 +128,40 @@ class SegmentationSession(BaseSession):
         piece = self._audio[begin - self._audio_start : min(end, begin + WINDOW_SAMPLES) - self._audio_start]
         window[: piece.size] = piece
         activity = multilabel(self.models.segmentation(window[None]))[0]
-        matched = self._match(piece, activity, begin // FRAME_STEP_SAMPLES)
-        self._previous, self._previous_start, self._previous_speakers = activity, begin // FRAME_STEP_SAMPLES, matched
         first = self._steps * step_frames if until is None else self.emitted_frames
         rows = np.clip(np.arange(first, stop) - begin // FRAME_STEP_SAMPLES, 0, FRAMES - 1)
+        matched = self._match(piece, activity, int(rows[0]), int(rows[-1]) + 1)
         probabilities = np.zeros((stop - first, self.speakers.count), dtype=np.float32)
         for local, speaker in enumerate(matched):
             if speaker >= 0:
                 probabilities[activity[rows, local] > 0, speaker] = 1.0
         return probabilities
 
-    def _match(self, audio: np.ndarray, activity: np.ndarray, start: int) -> list[int]:
-        """Each local speaker's speaker (``-1``: too short to tell, or silent). A local speaker that
-        continues one of the previous window's (they agree on the frames both windows hold) keeps its
-        speaker; only the others are embedded."""
+    def _match(self, audio: np.ndarray, activity: np.ndarray, first: int, stop: int) -> list[int]:
+        """The speaker of each local speaker active on window frames ``first`` to ``stop`` (``-1``:
+        silent there, or too short to tell), from its embedding over the last ``context`` seconds
+        up to ``stop``: the model may give two people who alternate one local speaker in a
+        window, so only who speaks now counts."""
         settings = self.settings
         min_frames = int(round(settings.min_local / FRAME_DURATION))
-        matched = self._stitch(activity, start, min_frames)
-        single = alone(activity)
-        heard = [local for local in range(3) if activity[:, local].sum() >= min_frames and matched[local] < 0]
+        span = slice(max(0, stop - int(round(settings.context / FRAME_DURATION))), stop)
+        recent = np.zeros_like(activity)
+        recent[span] = activity[span]
+        single = alone(recent)
+        matched = [-1, -1, -1]
+        heard = [local for local in range(3)
+                 if activity[first:stop, local].any() and recent[:, local].sum() >= min_frames]
         if not heard:
             return matched
         frames = fbank(audio)
         features, long = [], []
         for local in heard:
             clean = single[:, local].sum() >= min_frames
-            picked = speaker_frames(frames.shape[0], single[:, local] if clean else activity[:, local].astype(bool))
+            picked = speaker_frames(frames.shape[0], single[:, local] if clean else recent[:, local].astype(bool))
             features.append(normalized(frames[picked]) if picked.size >= 3 else np.zeros((3, 80), np.float32))
             long.append(single[:, local].sum() * FRAME_DURATION >= settings.min_long)
-        taken = frozenset(speaker for speaker in matched if speaker >= 0)
-        speakers = self.speakers.assign(self.models.encoder.embed(features), np.array(long), taken)
-        for local, speaker in zip(heard, speakers):
+        for local, speaker in zip(heard, self.speakers.assign(self.models.encoder.embed(features), np.array(long))):
             matched[local] = speaker
-        return matched
-
-    def _stitch(self, activity: np.ndarray, start: int, min_frames: int) -> list[int]:
-        """The speakers of the local speakers that continue the previous window's: on the frames both
-        windows hold, active together on most of the frames where either is (IoU over ``stitch``)."""
-        matched = [-1, -1, -1]
-        shared = self._previous_start + self._previous.shape[0] - start
-        if shared < min_frames or self._previous.shape[0] == 0:
-            return matched
-        now = activity[:shared].astype(bool)
-        before = self._previous[start - self._previous_start :].astype(bool)[:shared]
-        union = (now[:, :, None] | before[:, None, :]).sum(axis=0)
-        agreement = (now[:, :, None] & before[:, None, :]).sum(axis=0) / np.maximum(union, 1)
-        for local in np.argsort(-agreement.max(axis=1)).tolist():
-            earlier = int(np.argmax(agreement[local]))
-            speaker = self._previous_speakers[earlier]
-            if agreement[local, earlier] >= self.settings.stitch and speaker >= 0 and speaker not in matched:
-                matched[local] = speaker
         return matched
 
     def _join(self, blocks: list[np.ndarray]) -> SpeakerActivity:
@@ -195,9 +179,8 @@ class SegmentationSession(BaseSession):
 
     def _snapshot_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         header = {"settings": asdict(self.settings), "max_speakers": _finite(self.speakers.max_speakers),
-                  "audio_start": self._audio_start, "steps": self._steps, "previous_start": self._previous_start,
-                  "previous_speakers": list(self._previous_speakers)}
-        return header, {"audio": self._audio, "sums": self.speakers.sums, "previous": self._previous}
+                  "audio_start": self._audio_start, "steps": self._steps}
+        return header, {"audio": self._audio, "sums": self.speakers.sums}
 
     @classmethod
     def _reopen(cls, owner: LiveModels, header: dict[str, Any]) -> Self:
@@ -212,9 +195,6 @@ class SegmentationSession(BaseSession):
         if sums.ndim != 2 or sums.shape[1] != self.models.encoder.dimension:
             raise ValueError(f"speaker sums of shape {sums.shape}")
         self.speakers.sums = sums
-        self._previous = np.asarray(arrays["previous"], dtype=np.uint8).reshape(-1, 3)
-        self._previous_start = int(header["previous_start"])
-        self._previous_speakers = [int(speaker) for speaker in header["previous_speakers"]]
 
 
 def _finite(value: float) -> float | None:
