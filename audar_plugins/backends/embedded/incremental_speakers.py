@@ -42,9 +42,8 @@ class IncrementalSpeakers:
         """``(speakers, dimension)`` unit vectors."""
         return normalize(self.sums).astype(np.float32)
 
-    def assign(self, embeddings: np.ndarray, long: np.ndarray, taken: frozenset[int] = frozenset()) -> list[int]:
-        """The speaker of each local speaker (``embeddings``: one row each), ``-1`` for none; the
-        speakers in ``taken`` (other local speakers of the window have them) are not given."""
+    def assign(self, embeddings: np.ndarray, long: np.ndarray) -> list[int]:
+        """The speaker of each local speaker of a window (``embeddings``: one row each), ``-1`` for none."""
         from scipy.optimize import linear_sum_assignment
 
         units = normalize(embeddings.astype(np.float64))
@@ -54,7 +53,6 @@ class IncrementalSpeakers:
         existing = self.count
         if existing:
             distance = 1.0 - units @ normalize(self.sums).T
-            distance[:, sorted(taken)] = np.inf if not taken else 10.0
             for row, speaker in zip(*linear_sum_assignment(distance)):
                 if distance[row, speaker] <= self.max_distance:
                     result[row] = int(speaker)
@@ -65,7 +63,7 @@ class IncrementalSpeakers:
                 self.sums = np.concatenate([self.sums, np.zeros((1, self.dimension))])
                 result[row] = self.count - 1
             elif existing:
-                free = [k for k in range(existing) if k not in result and k not in taken]
+                free = [k for k in range(existing) if k not in result]
                 if free:
                     result[row] = free[int(np.argmax(units[row] @ normalize(self.sums[free]).T))]
         for row, speaker in enumerate(result):

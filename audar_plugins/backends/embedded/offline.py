@@ -206,9 +206,8 @@ def _pieces(clean: np.ndarray, settings: OfflineSettings) -> list[tuple[int, int
     return pieces
 
 
-def _embed(waveform: np.ndarray, pieces: list[tuple[int, int]], encoder: SpeakerEncoder,
-           batch: int = 64) -> np.ndarray:
-    """CAM++ embeddings of the pieces (frame ranges), in batches of like lengths."""
+def _embed(waveform: np.ndarray, pieces: list[tuple[int, int]], encoder: SpeakerEncoder) -> np.ndarray:
+    """CAM++ embeddings of the pieces (frame ranges)."""
     features = []
     for first, stop in pieces:
         begin = max(0, first * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2)
