@@ -34,7 +34,7 @@ from ..session import BaseSession
 from .campplus import SpeakerEncoder
 from .fbank import fbank, normalized
 from .incremental_speakers import IncrementalSpeakers
-from .local_speakers import FRAME_STEP_SAMPLES, alone, multilabel, speaker_frames
+from .local_speakers import FRAME_STEP_SAMPLES, alone, embedding_frames, multilabel, speaker_frames
 from .segmentation import WINDOW_SAMPLES, Segmentation, frames_in
 
 if TYPE_CHECKING:
@@ -156,8 +156,7 @@ class SegmentationSession(BaseSession):
         frames = fbank(audio)
         features, long = [], []
         for local in heard:
-            clean = single[:, local].sum() >= min_frames
-            picked = speaker_frames(frames.shape[0], single[:, local] if clean else recent[:, local].astype(bool))
+            picked = speaker_frames(frames.shape[0], embedding_frames(recent, local, min_frames))
             features.append(normalized(frames[picked]) if picked.size >= 3 else np.zeros((3, 80), np.float32))
             long.append(single[:, local].sum() * FRAME_DURATION >= settings.min_long)
         for local, speaker in zip(heard, self.speakers.assign(self.models.encoder.embed(features), np.array(long))):

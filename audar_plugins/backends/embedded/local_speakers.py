@@ -13,7 +13,7 @@ import numpy as np
 
 from .segmentation import POWERSET
 
-__all__ = ["FRAME_CENTER_SAMPLES", "FRAME_STEP_SAMPLES", "alone", "multilabel", "speaker_frames"]
+__all__ = ["FRAME_CENTER_SAMPLES", "FRAME_STEP_SAMPLES", "alone", "embedding_frames", "multilabel", "speaker_frames"]
 
 FRAME_STEP_SAMPLES = 270
 FRAME_CENTER_SAMPLES = 495
@@ -27,6 +27,13 @@ def multilabel(log_probabilities: np.ndarray) -> np.ndarray:
 def alone(activity: np.ndarray) -> np.ndarray:
     """``(frames, 3)`` activity -> where each local speaker is the only one active."""
     return activity.astype(bool) & (activity.sum(axis=-1, keepdims=True) == 1)
+
+
+def embedding_frames(activity: np.ndarray, local: int, min_frames: int) -> np.ndarray:
+    """The frames to embed ``local`` from (``(frames, 3)`` activity): where it speaks alone, or all
+    its frames when it speaks alone on fewer than ``min_frames``."""
+    single = alone(activity)[:, local]
+    return single if single.sum() >= min_frames else activity[:, local].astype(bool)
 
 
 def speaker_frames(fbank_frames: int, selected: np.ndarray) -> np.ndarray:

@@ -35,7 +35,14 @@ from ...activity import SpeakerActivity, default_labels
 from .campplus import SpeakerEncoder
 from .clustering import normalize
 from .fbank import fbank, normalized
-from .local_speakers import FRAME_CENTER_SAMPLES, FRAME_STEP_SAMPLES, alone, multilabel, speaker_frames
+from .local_speakers import (
+    FRAME_CENTER_SAMPLES,
+    FRAME_STEP_SAMPLES,
+    alone,
+    embedding_frames,
+    multilabel,
+    speaker_frames,
+)
 from .segmentation import WINDOW_SAMPLES, Segmentation, frames_in
 from .speaker_clusters import cluster
 
@@ -157,8 +164,7 @@ def _local_embeddings(waveform, activity, step_frames: int, every: int, encoder:
         begin = window * step_frames * FRAME_STEP_SAMPLES
         frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
         for local in range(3):
-            chosen = single_all[window, :, local] if clean[local] >= min_frames else activity[window, :, local]
-            picked = speaker_frames(frames.shape[0], chosen.astype(bool))
+            picked = speaker_frames(frames.shape[0], embedding_frames(activity[window], local, min_frames))
             if active[local] >= min_frames and picked.size >= 3:
                 features.append(normalized(frames[picked]))
                 owners.append((window, local))
