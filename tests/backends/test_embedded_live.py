@@ -9,10 +9,8 @@ pytest.importorskip("torch")
 
 from audar_plugins.activity import Binarization, SpeakerActivity  # noqa: E402
 from audar_plugins.audio import load_audio  # noqa: E402
-from audar_plugins.backends.embedded.campplus import SpeakerEncoder  # noqa: E402
-from audar_plugins.backends.embedded.live import LiveModels, LiveSettings, SegmentationSession  # noqa: E402
-from audar_plugins.backends.embedded.segmentation import Segmentation  # noqa: E402
-from audar_plugins.backends.embedded.weights import campplus_weights, segmentation_weights  # noqa: E402
+from audar_plugins.backends.embedded.live import LiveSettings, SegmentationSession  # noqa: E402
+from audar_plugins.backends.embedded.models import Models  # noqa: E402
 from audar_plugins.errors import InvalidOptionError, SnapshotError  # noqa: E402
 from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
 from audar_plugins.formats.diarization import read_rttm  # noqa: E402
@@ -20,7 +18,7 @@ from audar_plugins.formats.diarization import read_rttm  # noqa: E402
 
 @pytest.fixture(scope="module")
 def models():
-    return LiveModels(Segmentation(segmentation_weights()), SpeakerEncoder(campplus_weights()))
+    return Models.load()
 
 
 @pytest.fixture(scope="module")

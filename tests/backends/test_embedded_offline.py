@@ -9,10 +9,8 @@ pytest.importorskip("torch")
 
 from audar_plugins.activity import Binarization  # noqa: E402
 from audar_plugins.audio import load_audio  # noqa: E402
-from audar_plugins.backends.embedded.campplus import SpeakerEncoder  # noqa: E402
 from audar_plugins.backends.embedded.offline import diarize_offline  # noqa: E402
-from audar_plugins.backends.embedded.segmentation import Segmentation  # noqa: E402
-from audar_plugins.backends.embedded.weights import campplus_weights, segmentation_weights  # noqa: E402
+from audar_plugins.backends.embedded.models import Models  # noqa: E402
 from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
 from audar_plugins.formats.diarization import read_rttm  # noqa: E402
 from audar_plugins.simulation import simulate_conversation  # noqa: E402
@@ -20,7 +18,7 @@ from audar_plugins.simulation import simulate_conversation  # noqa: E402
 
 @pytest.fixture(scope="module")
 def models():
-    return Segmentation(segmentation_weights()), SpeakerEncoder(campplus_weights())
+    return Models.load()
 
 
 def test_a_two_person_conversation_is_two_speakers_with_little_error(models, data):
@@ -30,7 +28,7 @@ def test_a_two_person_conversation_is_two_speakers_with_little_error(models, dat
     folder = data / "librispeech"
     recordings = {s: [load_audio(f) for f in sorted((folder / s).glob("*.flac"))] for s in ("1688", "1998")}
     waveform, reference = simulate_conversation(recordings, seed=0, uri="two")
-    activity = diarize_offline(waveform, *models)
+    activity = diarize_offline(waveform, models)
     hypothesis = activity.to_annotation(Binarization(onset=0.5, offset=0.5), uri="two")
     report = diarization_error_rate({"two": reference}, {"two": hypothesis}, collar=0.25)
     assert len(hypothesis.labels()) == 2
@@ -41,13 +39,13 @@ def test_a_two_person_conversation_is_two_speakers_with_little_error(models, dat
 def test_overlapped_speech_comes_out_as_two_speakers_at_once(models, data):
     """An AMI meeting clip with overlap: some frames have two speakers active."""
     waveform = load_audio(data / "ami-train" / "trn00.flac")
-    activity = diarize_offline(waveform, *models)
+    activity = diarize_offline(waveform, models)
     both = (activity.probabilities > 0.5).sum(axis=1) >= 2
     assert activity.num_speakers >= 2 and both.sum() * activity.frame_duration > 1.0
 
 
 def test_silence_gives_no_speakers(models):
-    activity = diarize_offline(np.zeros(16_000 * 12, dtype=np.float32), *models)
+    activity = diarize_offline(np.zeros(16_000 * 12, dtype=np.float32), models)
     assert activity.num_speakers == 0 and activity.num_frames > 0
 
 
@@ -56,7 +54,7 @@ def test_three_clean_turns_are_three_speakers(models, data):
     edge) is too noisy to be a point of the clustering; with it, a fourth speaker appeared."""
     waveform = load_audio(data / "falcon" / "test.wav")
     reference = read_rttm(data / "falcon" / "test.rttm")["test"]
-    hypothesis = diarize_offline(waveform, *models).to_annotation(Binarization(onset=0.5, offset=0.5), uri="test")
+    hypothesis = diarize_offline(waveform, models).to_annotation(Binarization(onset=0.5, offset=0.5), uri="test")
     report = diarization_error_rate({"test": reference}, {"test": hypothesis}, collar=0.25)
     assert len(hypothesis.labels()) == 3
     assert report.total.der < 0.01

@@ -6,8 +6,10 @@ live and offline frame counts part ways (issue 14: the embedded session raised a
 ``IndexError`` on ``flush()`` after 20.0 s, 60.0 s, any 4 s of silence). Each backend is
 checked against what its own sessions promise:
 
-* ``embedded``: the offline frame count and speech frames, and the same probabilities
-  however the stream is cut;
+* ``embedded``: a frame for every 16.875 ms of the stream, and the same probabilities however
+  the stream is cut;
+* ``ge2e``: the offline frame count and speech frames, and the same probabilities however the
+  stream is cut;
 * ``sortformer``: NeMo's offline streaming forward pass, to 1e-5;
 * ``sortformer-onnx``: NeMo's offline streaming forward pass on the model it was exported
   from, to 1e-4;
@@ -46,6 +48,17 @@ class Streaming:
 
 def _embedded(backend) -> Streaming:
     def check(audio: np.ndarray, live: SpeakerActivity) -> None:
+        assert live.num_frames == -(-len(audio) // 270)
+        whole = stream(backend.open_session(), audio, [len(audio)])
+        assert whole.labels == live.labels
+        np.testing.assert_array_equal(whole.probabilities, live.probabilities)
+
+    # the model's frame, the VAD frame, their least common multiple, and a 2 s step
+    return Streaming("embedded", backend, (270, 512, 69_120, 31_860), check)
+
+
+def _ge2e(backend) -> Streaming:
+    def check(audio: np.ndarray, live: SpeakerActivity) -> None:
         offline = backend.diarize(audio)
         assert live.num_frames == offline.num_frames
         np.testing.assert_array_equal(live.probabilities.sum(axis=1) > 0, offline.probabilities.sum(axis=1) > 0)
@@ -54,7 +67,7 @@ def _embedded(backend) -> Streaming:
         np.testing.assert_array_equal(whole.probabilities, live.probabilities)
 
     # 10 ms mel hop, 32 ms VAD frame, and their least common multiple
-    return Streaming("embedded", backend, (160, 512, 2560), check)
+    return Streaming("ge2e", backend, (160, 512, 2560), check)
 
 
 def _sortformer_sizes(preset) -> tuple[int, ...]:
@@ -82,13 +95,15 @@ def _fake(backend) -> Streaming:
     return Streaming("fake", backend, (round(backend.frame_duration * SAMPLE_RATE),), check)
 
 
-BACKENDS = ("embedded", "sortformer", "sortformer-onnx", "fake")
+BACKENDS = ("embedded", "ge2e", "sortformer", "sortformer-onnx", "fake")
 
 
 def streaming_backend(request, name: str) -> Streaming:
     """The backend registered as ``name``, from the session's fixtures (the tiny models for Sortformer)."""
     if name == "embedded":
         return _embedded(request.getfixturevalue("embedded"))
+    if name == "ge2e":
+        return _ge2e(request.getfixturevalue("ge2e"))
     if name == "fake":
         return _fake(FakeBackend(num_speakers=3, turn_duration=1.0, overlap=0.24))
     nemo = request.getfixturevalue("sortformer")
@@ -165,7 +180,9 @@ def test_a_stream_ending_a_few_samples_around_a_boundary(streaming, long_speech,
 
 MULTIPLES = {
     # mel hop, VAD frame, their lcm (2560 = 0.16 s), and 4 s, 4.8 s: every one a whole number of hops
-    "embedded": [160, 320, 512, 1024, 2560, 5120, 16_000, 16_384, 25_600, 64_000, 76_800],
+    # the model's 270-sample frame, the VAD frame, their lcm, the 2 s step, the 10 s window, and whole seconds
+    "embedded": [270, 512, 31_860, 69_120, 160_000, 16_000, 320_000],
+    "ge2e": [160, 320, 512, 1024, 2560, 5120, 16_000, 16_384, 25_600, 64_000, 76_800],
     # 80 ms frames; the card preset's 13-frame chunk (16640) and chunk with right context (25600)
     "sortformer": [1280, 2560, 16_640, 25_600, 33_280, 64_000, 83_200],
     "sortformer-onnx": [1280, 16_640, 25_600, 33_280, 64_000],
@@ -185,10 +202,10 @@ def test_whole_multiples_of_chunks_and_frames(request, long_speech, name, length
     "kind, seconds, push",
     [("speech", 20.0, 16_000), ("silence", 4.0, 64_000), ("silence", 60.0, 64_000), ("speech", 20.0, 2560)],
 )
-def test_the_embedded_session_flushes_streams_of_whole_seconds(embedded, long_speech, kind, seconds, push):
+def test_the_ge2e_session_flushes_streams_of_whole_seconds(ge2e, long_speech, kind, seconds, push):
     """The report of issue 14: 20.0 s of speech, 4 s and 60.0 s of silence raised in ``flush()``."""
     audio = content(kind, int(seconds * SAMPLE_RATE), long_speech)
-    live = stream(embedded.open_session(), audio, range(push, len(audio), push))
-    offline = embedded.diarize(audio)
+    live = stream(ge2e.open_session(), audio, range(push, len(audio), push))
+    offline = ge2e.diarize(audio)
     assert live.num_frames == offline.num_frames == 1 + len(audio) // 160
     np.testing.assert_array_equal(live.probabilities.sum(axis=1) > 0, offline.probabilities.sum(axis=1) > 0)

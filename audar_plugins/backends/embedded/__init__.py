@@ -1,4 +1,4 @@
-"""The CPU default backend: Silero VAD, GE2E embeddings and clustering, all from PyPI wheels."""
+"""The CPU default backend: segmentation-3.0, CAM++ and Silero VAD, all from PyPI wheels."""
 
 from .backend import EmbeddedBackend, EmbeddedOptions
 

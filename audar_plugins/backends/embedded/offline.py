@@ -6,8 +6,11 @@
 2. **Speakers**: the local speakers of every ``embedding_step``-th window are embedded
    (CAM++ on the frames where each speaks alone, or all its frames if it hardly ever does);
    those alone for ``min_clean`` seconds are clustered as pyannote 3.1 does (centroid
-   linkage, small clusters merged, counts honoured), and every embedded local speaker gets
-   a speaker by constrained assignment (a window's local speakers get different speakers).
+   linkage, small clusters merged, counts honoured). Local speakers alone for less, but for
+   ``min_novel_local`` seconds, that sound like none of those speakers (similarity below
+   ``max_novel``) and like each other are one more speaker (a voice heard in short turns).
+   Every embedded local speaker gets a speaker by constrained assignment (a window's local
+   speakers get different speakers).
 3. **Who**, where one person speaks: frames whose count is one form clean regions (cut at
    silence and at overlap); CAM++ embeds ``piece``-second pieces of them every ``hop``
    seconds, and each clean frame goes to the centroid its covering pieces resemble most.
@@ -16,11 +19,15 @@
    its clean frames are surely (a similarity margin of ``min_margin``) two people for
    ``min_split`` seconds each: the segmentation model sometimes gives two people who
    alternate with pauses one local speaker. Such a track takes, frame by frame, the
-   identity of its nearest clean frame, and two local speakers active together never share
-   one. A frame's ``count`` speakers with the most votes across windows are active, so two
-   speakers overlap where the model says so.
+   identity of its nearest clean frame; a one-person track still takes it on the clean
+   frames surely heard as someone else (a short reply). Two local speakers active together
+   never share one. A frame's ``count`` speakers with the most votes across windows are
+   active, so two speakers overlap where the model says so.
+5. **Edges**: Silero VAD cuts pauses the segmentation model ran through and fills clipped
+   words (:mod:`.speech_edges`). Speakers are numbered in order of arrival.
 
-Memory: the audio, plus 589 x 3 bytes of activity per window and one embedding per piece.
+Memory: the audio, plus 589 x 3 bytes of activity per window, one embedding per piece, and
+features of at most about 60,000 frames at a time.
 """
 
 from __future__ import annotations
@@ -33,7 +40,6 @@ import numpy as np
 
 from ...activity import SpeakerActivity, default_labels
 from .campplus import SpeakerEncoder
-from .clustering import normalize
 from .fbank import fbank, normalized
 from .local_speakers import (
     FRAME_CENTER_SAMPLES,
@@ -43,8 +49,10 @@ from .local_speakers import (
     multilabel,
     speaker_frames,
 )
-from .segmentation import WINDOW_SAMPLES, Segmentation, frames_in
-from .speaker_clusters import cluster
+from .models import Models
+from .segmentation import WINDOW_SAMPLES, frames_in
+from .speaker_clusters import cluster, normalize
+from .speech_edges import EdgeSettings, snap_to_speech, speech_probability_at
 
 __all__ = ["OfflineSettings", "diarize_offline"]
 
@@ -59,22 +67,26 @@ class OfflineSettings:
     step: float = 2.5
     piece: float = 1.5
     hop: float = 1.5
-    min_piece: float = 0.4
+    min_piece: float = 0.25
     threshold: float = 0.7045654963945799
     embedding_step: float = 2.5
     min_clean: float = 2.0
+    min_novel_local: float = 1.0
+    max_novel: float = 0.3
     min_local: float = 0.5
     min_margin: float = 0.3
     min_speaker_speech: float = 1.0
-    min_split: float = 1.0
+    min_split: float = 0.3
     batch: int = 16
+    edges: EdgeSettings = EdgeSettings()
 
 
-def diarize_offline(waveform: np.ndarray, segmentation: Segmentation, encoder: SpeakerEncoder,
+def diarize_offline(waveform: np.ndarray, models: Models,
                     settings: OfflineSettings = OfflineSettings(), min_speakers: int = 1,
                     max_speakers: float = math.inf, progress: Callable[[float], None] | None = None
                     ) -> SpeakerActivity:
     """Speaker activity of a mono 16 kHz ``waveform``; ``progress(fraction)`` as it goes."""
+    segmentation, encoder = models.segmentation, models.encoder
     samples = waveform.shape[0]
     total = max(1, math.ceil((samples - FRAME_CENTER_SAMPLES) / FRAME_STEP_SAMPLES))  # frames centred in the audio
     step_frames = max(1, int(round(settings.step / FRAME_SECONDS)))
@@ -91,6 +103,7 @@ def diarize_offline(waveform: np.ndarray, segmentation: Segmentation, encoder: S
     # noisy to find speakers from); when none is, those heard alone longest
     points = clean_frames >= min(int(round(settings.min_clean / FRAME_SECONDS)), clean_frames.max(initial=0))
     centroids = normalize(cluster(local[points], settings.threshold, min_speakers, max_speakers))
+    centroids = _add_unheard(centroids, normalize(local), clean_frames, ~points, settings, max_speakers)
     speakers = centroids.shape[0]
     if speakers == 0:
         return SpeakerActivity(np.zeros((total, 0), dtype=np.float32), FRAME_SECONDS, start)
@@ -112,9 +125,21 @@ def diarize_offline(waveform: np.ndarray, segmentation: Segmentation, encoder: S
                                       margin >= settings.min_margin, settings.min_split / FRAME_SECONDS)
     _vote_unanchored(waveform, activity, unanchored, taken, step_frames, encoder, centroids, votes)
     probabilities = _top_speakers(votes, np.minimum(count, speakers))
+    times = start + FRAME_SECONDS * (np.arange(total) + 0.5)
+    probabilities = snap_to_speech(probabilities, speech_probability_at(models.vad(waveform), times),
+                                   FRAME_SECONDS, settings.edges)
+    order = _arrival_order(probabilities)
     if progress is not None:
         progress(1.0)
-    return SpeakerActivity(probabilities, FRAME_SECONDS, start, default_labels(speakers), embeddings=centroids)
+    return SpeakerActivity(probabilities[:, order], FRAME_SECONDS, start, default_labels(speakers),
+                           embeddings=centroids[order])
+
+
+def _arrival_order(probabilities: np.ndarray) -> np.ndarray:
+    """Speaker columns in the order they first speak (those never active last)."""
+    active = probabilities > 0
+    first = np.where(active.any(axis=0), np.argmax(active, axis=0), active.shape[0])
+    return np.argsort(first, kind="stable")
 
 
 def _segment(waveform, segmentation, step_frames: int, batch: int, progress) -> np.ndarray:
@@ -154,24 +179,50 @@ def _local_embeddings(waveform, activity, step_frames: int, every: int, encoder:
     """CAM++ embeddings of the local speakers of every ``every``-th window, from the frames where each
     speaks alone (all its frames when fewer than ``min_frames`` are clean); their ``(window, local)``
     owners; and how many frames each speaks alone."""
-    features, owners, clean_frames = [], [], []
-    single_all = alone(activity)
-    for window in range(0, activity.shape[0], every):
-        active = activity[window].sum(axis=0)
-        clean = single_all[window].sum(axis=0)
-        if max(active) < min_frames:
-            continue
-        begin = window * step_frames * FRAME_STEP_SAMPLES
-        frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
-        for local in range(3):
-            picked = speaker_frames(frames.shape[0], embedding_frames(activity[window], local, min_frames))
-            if active[local] >= min_frames and picked.size >= 3:
-                features.append(normalized(frames[picked]))
-                owners.append((window, local))
-                clean_frames.append(int(clean[local]))
-    if not features:
-        return np.zeros((0, encoder.dimension), dtype=np.float32), [], np.zeros(0, dtype=np.int64)
-    return encoder.embed(features), owners, np.array(clean_frames)
+    owners: list[tuple[int, int]] = []
+    clean_frames: list[int] = []
+
+    def features():
+        single_all = alone(activity)
+        for window in range(0, activity.shape[0], every):
+            active = activity[window].sum(axis=0)
+            clean = single_all[window].sum(axis=0)
+            if max(active) < min_frames:
+                continue
+            begin = window * step_frames * FRAME_STEP_SAMPLES
+            frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
+            for local in range(3):
+                picked = speaker_frames(frames.shape[0], embedding_frames(activity[window], local, min_frames))
+                if active[local] >= min_frames and picked.size >= 3:
+                    owners.append((window, local))
+                    clean_frames.append(int(clean[local]))
+                    yield normalized(frames[picked])
+
+    embeddings = encoder.embed_all(features())
+    return embeddings, owners, np.array(clean_frames, dtype=np.int64)
+
+
+def _add_unheard(centroids: np.ndarray, local: np.ndarray, clean_frames: np.ndarray, candidates: np.ndarray,
+                 settings: OfflineSettings, max_speakers: float) -> np.ndarray:
+    """``centroids`` and a speaker for each group of local speakers that were too briefly alone to be
+    points of the clustering but sound like none of its speakers (similarity below ``max_novel``
+    to all) and agree with each other, when the group is heard alone for ``min_clean`` seconds in all."""
+    if centroids.shape[0] == 0 or centroids.shape[0] >= max_speakers:
+        return centroids
+    shortest = int(round(settings.min_novel_local / FRAME_SECONDS))
+    novel = np.flatnonzero(candidates & (clean_frames >= shortest)
+                           & ((local @ centroids.T).max(axis=1) < settings.max_novel))
+    if novel.size < 2:
+        return centroids
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    labels = fcluster(linkage(local[novel], method="centroid", metric="euclidean"), settings.threshold,
+                      criterion="distance")
+    heard = np.bincount(labels, weights=clean_frames[novel])
+    added = [normalize(local[novel[labels == group]].mean(axis=0)) for group in np.argsort(-heard)
+             if group > 0 and heard[group] * FRAME_SECONDS >= settings.min_clean and (labels == group).sum() >= 2]
+    room = int(min(max_speakers, centroids.shape[0] + len(added))) - centroids.shape[0]
+    return np.concatenate([centroids, np.array(added[:room]).reshape(-1, centroids.shape[1])]).astype(np.float32)
 
 
 def _assign(similarity: np.ndarray, owners: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
@@ -214,12 +265,13 @@ def _pieces(clean: np.ndarray, settings: OfflineSettings) -> list[tuple[int, int
 
 def _embed(waveform: np.ndarray, pieces: list[tuple[int, int]], encoder: SpeakerEncoder) -> np.ndarray:
     """CAM++ embeddings of the pieces (frame ranges)."""
-    features = []
-    for first, stop in pieces:
-        begin = max(0, first * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2)
-        end = stop * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2
-        features.append(normalized(fbank(waveform[begin:end])))
-    return encoder.embed(features)
+    def features():
+        for first, stop in pieces:
+            begin = max(0, first * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2)
+            end = stop * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2
+            yield normalized(fbank(waveform[begin:end]))
+
+    return encoder.embed_all(features())
 
 
 def _clean_identity(pieces: list[tuple[int, int]], similarity: np.ndarray, total: int
@@ -284,6 +336,7 @@ def _votes(activity: np.ndarray, identity: np.ndarray, assigned: dict[tuple[int,
             heard = np.bincount(known[sure], minlength=speakers)
             if speakers < 2 or np.sort(heard)[-2] < min_split:
                 chosen[active, speaker] = assigned.get((window, speaker), int(np.argmax(heard)))
+                chosen[sure, speaker] = known[sure]  # a short reply the pieces surely hear as another
         _separate(chosen, distance, single, known)
         rows, columns = np.nonzero(chosen >= 0)
         np.add.at(votes, (offset + rows, chosen[rows, columns]), 1.0)
@@ -314,17 +367,21 @@ def _vote_unanchored(waveform, activity, unanchored, taken, step_frames: int, en
                      centroids: np.ndarray, votes: np.ndarray) -> None:
     """Local speakers without a clean frame (short overlapped turns): embed all their frames and
     vote for the nearest speaker on every frame where they are active."""
-    features, owners = [], []
-    for window, local in unanchored:
-        begin = window * step_frames * FRAME_STEP_SAMPLES
-        frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
-        picked = speaker_frames(frames.shape[0], activity[window, :, local].astype(bool))
-        if picked.size >= 20:
-            features.append(normalized(frames[picked]))
-            owners.append((window, local))
-    if not features:
+    owners: list[tuple[int, int]] = []
+
+    def features():
+        for window, local in unanchored:
+            begin = window * step_frames * FRAME_STEP_SAMPLES
+            frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
+            picked = speaker_frames(frames.shape[0], activity[window, :, local].astype(bool))
+            if picked.size >= 20:
+                owners.append((window, local))
+                yield normalized(frames[picked])
+
+    embeddings = encoder.embed_all(features())
+    if not owners:
         return
-    similarity = normalize(encoder.embed(features)) @ centroids.T
+    similarity = normalize(embeddings) @ centroids.T
     for row, (window, _) in enumerate(owners):
         used = list(taken.get(window, ()))
         if len(used) < similarity.shape[1]:

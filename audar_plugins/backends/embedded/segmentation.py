@@ -14,6 +14,7 @@ time is all the difference at inference.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -138,11 +139,21 @@ class Segmentation:
         except (OSError, RuntimeError, KeyError, TypeError) as error:
             raise BackendLoadError(f"cannot load the segmentation model {weights}: {error}") from None
         self.model = model.eval()
+        self.device = torch.device("cpu")
+
+    def to(self, device: Any) -> Segmentation:
+        """Run on ``device`` (``"cpu"``, ``"cuda"``, a ``torch.device``)."""
+        from ..devices import resolve_device
+
+        self.device = resolve_device(device)
+        self.model.to(self.device)
+        return self
 
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         """``(batch, samples)`` float32 windows -> ``(batch, frames, 7)`` float32 log-probabilities."""
         import torch
 
         with torch.inference_mode():
-            output = self.model(torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))[:, None, :])
-        return output.numpy()
+            tensor = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))[:, None, :]
+            output = self.model(tensor.to(self.device))
+        return output.cpu().numpy()

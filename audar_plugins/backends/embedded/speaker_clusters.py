@@ -16,10 +16,11 @@ import math
 
 import numpy as np
 
-__all__ = ["cluster"]
+__all__ = ["cluster", "normalize"]
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay zero)."""
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
@@ -39,7 +40,7 @@ def cluster(embeddings: np.ndarray, threshold: float, min_speakers: int = 1, max
     high = max(1, min(count, max_speakers))
     if high < 2 or count == 1:
         return embeddings.mean(axis=0, keepdims=True)
-    points = _unit(embeddings.astype(np.float64))
+    points = normalize(embeddings.astype(np.float64))
     tree = linkage(points, method="centroid", metric="euclidean")
     labels = fcluster(tree, threshold, criterion="distance") - 1
     min_size = min(max_cluster_size, max(1, round(0.1 * count)))
@@ -51,10 +52,10 @@ def cluster(embeddings: np.ndarray, threshold: float, min_speakers: int = 1, max
     if large.size == 0:
         return embeddings.mean(axis=0, keepdims=True)
     # small clusters join the nearest large one, judged by their centroids
-    large_centroids = _unit(np.stack([points[labels == k].mean(axis=0) for k in large]))
+    large_centroids = normalize(np.stack([points[labels == k].mean(axis=0) for k in large]))
     merged = labels.copy()
     for small in np.setdiff1d(np.unique(labels), large):
-        centroid = _unit(points[labels == small].mean(axis=0))
+        centroid = normalize(points[labels == small].mean(axis=0))
         merged[labels == small] = large[int(np.argmax(large_centroids @ centroid))]
     centroids = np.stack([embeddings[merged == k].mean(axis=0) for k in large])
     return centroids.astype(np.float32)

@@ -18,13 +18,9 @@ import math
 
 import numpy as np
 
+from ..embedded.speaker_clusters import normalize
+
 __all__ = ["cluster_embeddings", "normalize"]
-
-
-def normalize(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero)."""
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
 
 
 def cluster_embeddings(

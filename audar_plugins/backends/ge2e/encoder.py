@@ -16,7 +16,7 @@ import numpy as np
 
 from ...errors import MissingDependencyError
 from ..devices import resolve_device
-from .weights import ge2e_weights
+from ..embedded.weights import ge2e_weights
 
 __all__ = ["MelSpectrogram", "GE2EEncoder", "MEL_HOP", "PARTIAL_FRAMES"]
 

@@ -1,12 +1,12 @@
-"""The embedded backend's 10 ms frame grid, shared by the offline pass and the live session."""
+"""The GE2E backend's 10 ms frame grid, shared by the offline pass and the live session."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ...audio import SAMPLE_RATE
+from ..embedded.vad import VAD_FRAME_DURATION
 from .encoder import MEL_HOP
-from .vad import VAD_FRAME_DURATION
 
 __all__ = ["FRAME_DURATION", "vad_index", "vad_reads", "window_starts"]
 

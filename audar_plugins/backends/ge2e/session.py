@@ -1,4 +1,4 @@
-"""A live session of the embedded backend: 16 kHz audio in pieces, speaker probabilities out as they settle.
+"""A live session of the GE2E backend: 16 kHz audio in pieces, speaker probabilities out as they settle.
 
 The offline backend's steps, made incremental:
 
@@ -33,16 +33,16 @@ import numpy as np
 
 from ...activity import SpeakerActivity
 from ...errors import SnapshotError
+from ..embedded.vad import VAD_FRAME_SAMPLES
 from ..session import BaseSession
 from .clustering import normalize
 from .encoder import MEL_HOP, N_FFT, GE2EEncoder
 from .frames import FRAME_DURATION, vad_index, vad_reads, window_starts
-from .vad import VAD_FRAME_SAMPLES
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self is Python 3.11; the package supports 3.10
 
-__all__ = ["EmbeddedSession", "OnlineSpeakers"]
+__all__ = ["GE2ESession", "OnlineSpeakers"]
 
 _WINDOWS_PER_CALL = 4  # 0.6 s more latency than one at a time, for a quarter of the encoder time
 
@@ -164,17 +164,17 @@ class _Stream:
     next_window: int = 0  # index of the next regular window of the open region
 
 
-class EmbeddedSession(BaseSession):
-    """One live stream through a shared :class:`~audar_plugins.backends.embedded.EmbeddedBackend`.
+class GE2ESession(BaseSession):
+    """One live stream through a shared :class:`~audar_plugins.backends.ge2e.GE2EBackend`.
 
-    Create sessions with :meth:`EmbeddedBackend.open_session`; resume one with
-    :meth:`EmbeddedBackend.restore_session`. ``labels`` grows as speakers arrive;
+    Create sessions with :meth:`GE2EBackend.open_session`; resume one with
+    :meth:`GE2EBackend.restore_session`. ``labels`` grows as speakers arrive;
     blocks may have more columns than the blocks before them.
     """
 
     snapshot_kind = "embedded-session"
     snapshot_version = 2
-    snapshot_mismatch = "the snapshot was taken with other embedded options; restore it on the same settings"
+    snapshot_mismatch = "the snapshot was taken with other ge2e options; restore it on the same settings"
 
     def __init__(self, backend, max_speakers: float = np.inf) -> None:
         options = backend.options
