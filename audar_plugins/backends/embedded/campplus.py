@@ -257,7 +257,7 @@ class SpeakerEncoder:
             given = None if lengths is None else torch.as_tensor(np.asarray(lengths, dtype=np.int64))
             return self.model(tensor.to(self.device), None if given is None else given.to(self.device)).cpu().numpy()
 
-    def embed_all(self, features: Iterable[np.ndarray], hold: int = 60_000) -> np.ndarray:
+    def embed_all(self, features: Iterable[np.ndarray], hold: int = 200_000) -> np.ndarray:
         """:meth:`embed` of the feature matrices ``features`` yields, holding at most about ``hold``
         frames of them at a time: memory stays flat however many there are."""
         parts, held, frames = [], [], 0
@@ -271,23 +271,31 @@ class SpeakerEncoder:
             parts.append(self.embed(held))
         return np.concatenate(parts) if parts else np.zeros((0, self.dimension), dtype=np.float32)
 
-    def embed(self, features: list[np.ndarray], budget: int = 3000) -> np.ndarray:
-        """Embeddings ``(len(features), 192)`` of feature matrices ``(frames, 80)`` of any lengths,
-        in batches of like lengths holding at most ``budget`` frames with their padding (larger
-        batches run slower on a CPU: they leave the cache). An item's embedding does not depend on
-        its batch."""
+    def embed(self, features: list[np.ndarray], budget: int = 3000, bucket: int = 100) -> np.ndarray:
+        """Embeddings ``(len(features), 192)`` of feature matrices ``(frames, 80)`` of any lengths.
+
+        Items of like lengths are padded to the next multiple of ``bucket`` frames and batched
+        ``budget // padded`` at a time (larger batches run slower on a CPU: they leave the cache).
+        Batches therefore come in few shapes: oneDNN caches its kernels per input shape, and
+        any-length batches grew that cache by over a gigabyte on a long recording. An item's
+        embedding does not depend on its batch or its padding."""
         result = np.zeros((len(features), self.dimension), dtype=np.float32)
-        order = np.argsort([item.shape[0] for item in features], kind="stable")
+        sizes = np.array([item.shape[0] for item in features], dtype=np.int64)
+        padded = -(-sizes // bucket) * bucket
+        order = np.argsort(sizes, kind="stable")
         first = 0
         while first < order.size:
-            stop = first + 1
-            while stop < order.size and (stop + 1 - first) * features[order[stop]].shape[0] <= budget:
-                stop += 1
-            chosen = order[first:stop]
-            lengths = np.array([features[index].shape[0] for index in chosen])
-            stacked = np.zeros((chosen.size, int(lengths.max()), 80), dtype=np.float32)
+            width = int(padded[order[first]])
+            fits = max(1, budget // width)
+            same = np.flatnonzero(padded[order[first : first + fits]] == width)
+            chosen = order[first : first + int(same[-1]) + 1]
+            # a short batch is filled up with silent rows to a power of two: few shapes, little waste
+            rows = min(fits, 1 << (chosen.size - 1).bit_length())
+            lengths = np.full(rows, width, dtype=np.int64)
+            lengths[: chosen.size] = sizes[chosen]
+            stacked = np.zeros((rows, width, 80), dtype=np.float32)
             for row, index in enumerate(chosen):
                 stacked[row, : lengths[row]] = features[index]
-            result[chosen] = self(stacked, lengths)
-            first = stop
+            result[chosen] = self(stacked, lengths)[: chosen.size]
+            first += chosen.size
         return result

