@@ -1,4 +1,4 @@
-"""The live session on segmentation-3.0 + CAM++ (work in progress toward the new CPU default), on real audio."""
+"""The live session of the CPU default (segmentation-3.0 + CAM++ + Silero VAD) on real audio."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The segmentation-3.0 + CAM++ offline pipeline (work in progress toward the new CPU default) on real audio."""
+"""The offline pipeline of the CPU default (segmentation-3.0 + CAM++ + Silero VAD) on real audio."""
 
 from __future__ import annotations
 

@@ -11,10 +11,15 @@ speakers its active local speakers were matched to, two at once where the model 
 overlap. Only the recent audio counts because the segmentation model may give two people
 who alternate one local speaker in a window.
 
+Silero VAD runs over the stream as it arrives and sets the edges of each final step as
+offline (:mod:`.speech_edges`), from the values complete by the step's end; a clipped word is
+filled only from frames of the same step.
+
 Every window is computed alone, from the audio at fixed positions of the stream: the output
 does not depend on how the stream is cut, and a restored session continues exactly. A frame
 is final at most ``step`` seconds after its audio arrives, plus the compute of one window.
-Memory: one window of audio and the speakers' centroids.
+Memory: one window of audio, Silero's state and its values since the last final frame, and
+the speakers' centroids.
 
 Frames are the model's, 16.875 ms apart; block frame ``i`` is the model frame centred at
 ``i`` x 16.875 ms + 30.9 ms (the blocks start at 0, as every session's do).
