@@ -88,7 +88,7 @@ def test_output_has_this_pyannote_versions_shape(pipeline):
     if PYANNOTE_MAJOR < 4:
         assert isinstance(output, Annotation)
         annotation, embeddings = pipeline(str(EXAMPLE), return_embeddings=True)
-        assert annotation == speakers and embeddings.shape == (3, 256)
+        assert annotation == speakers and embeddings.shape == (3, 192)
         return
     from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
 
@@ -97,7 +97,7 @@ def test_output_has_this_pyannote_versions_shape(pipeline):
     assert exclusive.uri == EXAMPLE.stem and set(exclusive.labels()) <= set(speakers.labels())
     assert len(exclusive.get_overlap()) == 0, "exclusive diarization has one speaker at a time"
     assert exclusive.get_timeline().support() == speakers.get_timeline().support()
-    assert output.speaker_embeddings.shape == (3, 256)
+    assert output.speaker_embeddings.shape == (3, 192)
     assert output.serialize()["diarization"][0]["speaker"] == "SPEAKER_00"
 
 
@@ -253,10 +253,12 @@ def test_pyannotes_optimizer_tunes_the_post_processing_on_a_dev_set(pipeline, da
     assert len(calls) == len(dev), "the backend runs once per file; trials only re-binarize"
 
 
-def test_to_moves_the_speaker_encoder(embedded_config):
+def test_to_moves_the_models(embedded_config):
     pipeline = Pipeline.from_pretrained(str(embedded_config / "config.yaml"))
     assert pipeline.to(torch.device("meta")) is pipeline
-    assert {parameter.device.type for parameter in pipeline.backend._encoder._lstm.parameters()} == {"meta"}
+    models = pipeline.backend.models
+    for model in (models.segmentation.model, models.encoder.model):
+        assert {parameter.device.type for parameter in model.parameters()} == {"meta"}
     with pytest.raises(TypeError):
         pipeline.to("cpu")  # pyannote's own rule: a torch.device, not a string
 

@@ -10,6 +10,7 @@ from pyannote.core import Segment
 
 from audar_plugins.adapters import whisperx as ours
 from audar_plugins.audio import load_audio
+from audar_plugins.backends.embedded import EmbeddedOptions, OfflineSettings
 from audar_plugins.formats import read_rttm
 
 from ..conftest import EXAMPLE
@@ -72,7 +73,7 @@ def test_speaker_counts_embeddings_and_progress(diarize_model, audio):
     progress: list[float] = []
     frame, embeddings = diarize_model(audio, return_embeddings=True, progress_callback=progress.append)
     assert sorted(embeddings) == sorted(frame["speaker"].unique())
-    assert all(len(vector) == 256 and isinstance(vector[0], float) for vector in embeddings.values())
+    assert all(len(vector) == 192 and isinstance(vector[0], float) for vector in embeddings.values())
     assert progress[-1] == 100.0 and progress == sorted(progress) and len(progress) > 2
 
 
@@ -82,10 +83,10 @@ def test_model_name_may_name_a_backend():
 
 def test_install_swaps_whisperx_pipeline(monkeypatch, audio):
     monkeypatch.setattr(whisperx.diarize, "DiarizationPipeline", whisperx.diarize.DiarizationPipeline)
-    ours.install(backend="embedded", window=2.0)
+    ours.install(backend="embedded", options=EmbeddedOptions(offline=OfflineSettings(step=2.0)))
     built = whisperx.diarize.DiarizationPipeline(model_name=None, device="cpu")
     assert isinstance(built, ours.DiarizationPipeline)
-    assert built.backend.name == "embedded" and built.backend.options.window == 2.0
+    assert built.backend.name == "embedded" and built.backend.options.offline.step == 2.0
 
 
 def test_a_third_party_backend_serves_whisperx(audio):
