@@ -49,7 +49,7 @@ from .local_speakers import (
 from .models import Models
 from .segmentation import WINDOW_SAMPLES, frames_in
 from .speech_edges import EdgeSettings, snap_to_speech, speech_probability_at
-from .vad import VAD_FRAME_SAMPLES
+from .vad import VAD_FRAME_DURATION, VAD_FRAME_SAMPLES
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -60,7 +60,6 @@ __all__ = ["LiveSettings", "SegmentationSession"]
 
 FRAMES = frames_in(WINDOW_SAMPLES)
 FRAME_DURATION = FRAME_STEP_SAMPLES / 16_000
-VAD_SECONDS = VAD_FRAME_SAMPLES / 16_000
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,7 @@ class SegmentationSession(BaseSession):
         """Silero's probability at these frames from the VAD frames complete by sample ``end`` (all at the
         flush): the same values however the stream was cut."""
         known = self._speech.size if flushed else end // VAD_FRAME_SAMPLES - self._speech_start
-        times = (frames * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES) / 16_000 - self._speech_start * VAD_SECONDS
+        times = (frames * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES) / 16_000 - self._speech_start * VAD_FRAME_DURATION
         return speech_probability_at(self._speech[: max(known, 0)], times)
 
     def _match(self, audio: np.ndarray, activity: np.ndarray, first: int, stop: int) -> list[int]:
