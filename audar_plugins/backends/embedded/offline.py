@@ -8,7 +8,8 @@
    those alone for ``min_clean`` seconds are clustered as pyannote 3.1 does (centroid
    linkage, small clusters merged, counts honoured). Local speakers alone for less, but for
    ``min_novel_local`` seconds, that sound like none of those speakers (similarity below
-   ``max_novel``) and like each other are one more speaker (a voice heard in short turns).
+   ``max_novel``) and like each other are one more speaker (a voice heard in short turns);
+   so is a single one unlike every speaker (below ``max_lone_novel``: a voice heard once).
    Every embedded local speaker gets a speaker by constrained assignment (a window's local
    speakers get different speakers).
 3. **Who**, where one person speaks: frames whose count is one form clean regions (cut at
@@ -71,11 +72,12 @@ class OfflineSettings:
     threshold: float = 0.7045654963945799
     embedding_step: float = 2.5
     min_clean: float = 2.0
-    min_novel_local: float = 1.0
+    min_novel_local: float = 0.8
     max_novel: float = 0.3
+    max_lone_novel: float = 0.0
     min_local: float = 0.5
     min_margin: float = 0.3
-    min_speaker_speech: float = 1.0
+    min_speaker_speech: float = 0.75
     min_split: float = 0.3
     batch: int = 16
     edges: EdgeSettings = EdgeSettings()
@@ -206,21 +208,25 @@ def _add_unheard(centroids: np.ndarray, local: np.ndarray, clean_frames: np.ndar
                  settings: OfflineSettings, max_speakers: float) -> np.ndarray:
     """``centroids`` and a speaker for each group of local speakers that were too briefly alone to be
     points of the clustering but sound like none of its speakers (similarity below ``max_novel``
-    to all) and agree with each other, when the group is heard alone for ``min_clean`` seconds in all."""
+    to all) and agree with each other, when the group is heard alone for ``min_clean`` seconds in all,
+    or when even its member closest to a speaker is unlike all of them (below ``max_lone_novel``)."""
     if centroids.shape[0] == 0 or centroids.shape[0] >= max_speakers:
         return centroids
     shortest = int(round(settings.min_novel_local / FRAME_SECONDS))
-    novel = np.flatnonzero(candidates & (clean_frames >= shortest)
-                           & ((local @ centroids.T).max(axis=1) < settings.max_novel))
-    if novel.size < 2:
+    similarity = (local @ centroids.T).max(axis=1)
+    novel = np.flatnonzero(candidates & (clean_frames >= shortest) & (similarity < settings.max_novel))
+    if novel.size == 0:
         return centroids
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    labels = fcluster(linkage(local[novel], method="centroid", metric="euclidean"), settings.threshold,
-                      criterion="distance")
+    labels = (fcluster(linkage(local[novel], method="centroid", metric="euclidean"), settings.threshold,
+                       criterion="distance") if novel.size > 1 else np.ones(1, dtype=int))
     heard = np.bincount(labels, weights=clean_frames[novel])
+    closest = np.full(heard.size, -np.inf)  # per group, its members' greatest similarity to a speaker
+    np.maximum.at(closest, labels, similarity[novel])
     added = [normalize(local[novel[labels == group]].mean(axis=0)) for group in np.argsort(-heard)
-             if group > 0 and heard[group] * FRAME_SECONDS >= settings.min_clean and (labels == group).sum() >= 2]
+             if group > 0 and ((heard[group] * FRAME_SECONDS >= settings.min_clean and (labels == group).sum() >= 2)
+                               or closest[group] < settings.max_lone_novel)]
     room = int(min(max_speakers, centroids.shape[0] + len(added))) - centroids.shape[0]
     return np.concatenate([centroids, np.array(added[:room]).reshape(-1, centroids.shape[1])]).astype(np.float32)
 
