@@ -69,7 +69,7 @@ class LiveSettings:
     step: float = 2.0
     min_local: float = 0.5
     context: float = 2.0
-    min_long: float = 1.0
+    min_long: float = 0.75
     max_distance: float = 0.6
     edges: EdgeSettings = EdgeSettings()
 
