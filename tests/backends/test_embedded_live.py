@@ -97,3 +97,19 @@ def test_two_alternating_readers_stay_apart_live(models, data):
     report = diarization_error_rate({"two": reference}, {"two": hypothesis}, collar=0.25).total
     assert len(hypothesis.labels()) == 2
     assert report.confusion / report.total < 0.05 and report.der < 0.12
+
+
+def test_five_readers_are_five_speakers_live(models, data):
+    """Five LibriSpeech readers in turns (the benchmark's libri-5spk). A sixth speaker appeared while
+    a new speaker needed 1 s alone in the last 2 s (``min_long``); with 0.75 s there are five."""
+    from audar_plugins.simulation import simulate_conversation
+
+    folder = data / "librispeech"
+    readers = ("1688", "1998", "2033", "2414", "2609")
+    recordings = {s: [load_audio(f) for f in sorted((folder / s).glob("*.flac"))] for s in readers}
+    waveform, reference = simulate_conversation(recordings, seed=3, uri="five")
+    hypothesis = stream(SegmentationSession(models), waveform, []).to_annotation(Binarization(onset=0.5, offset=0.5),
+                                                                                   uri="five")
+    report = diarization_error_rate({"five": reference}, {"five": hypothesis}, collar=0.25).total
+    assert len(hypothesis.labels()) == 5
+    assert report.der < 0.08
