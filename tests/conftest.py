@@ -11,6 +11,17 @@ DATA = Path(os.environ.get("AUDAR_DATA", Path(__file__).resolve().parents[2] / "
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "falcon-3-speakers.wav"
 
 
+def librispeech_conversation(data: Path, readers: tuple[str, ...], seed: int, uri: str):
+    """``(waveform, reference)``: every utterance of these LibriSpeech ``readers`` laid out in turns
+    by :func:`audar_plugins.simulation.simulate_conversation`."""
+    from audar_plugins.audio import load_audio
+    from audar_plugins.simulation import simulate_conversation
+
+    folder = data / "librispeech"
+    recordings = {s: [load_audio(f) for f in sorted((folder / s).glob("*.flac"))] for s in readers}
+    return simulate_conversation(recordings, seed=seed, uri=uri)
+
+
 @pytest.fixture(scope="session")
 def data() -> Path:
     """The folder of real recordings; tests using it skip, with the reason, where it is absent."""

@@ -15,6 +15,8 @@ from audar_plugins.errors import InvalidOptionError, SnapshotError  # noqa: E402
 from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
 from audar_plugins.formats.diarization import read_rttm  # noqa: E402
 
+from ..conftest import librispeech_conversation  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def models():
@@ -87,11 +89,7 @@ def test_bad_settings_and_foreign_snapshots_are_refused(models):
 def test_two_alternating_readers_stay_apart_live(models, data):
     """The segmentation model gives two LibriSpeech readers who alternate one local speaker in some
     windows; identity from the recent audio only keeps them apart (21 % confusion with whole windows)."""
-    from audar_plugins.simulation import simulate_conversation
-
-    folder = data / "librispeech"
-    recordings = {s: [load_audio(f) for f in sorted((folder / s).glob("*.flac"))] for s in ("1688", "1998")}
-    waveform, reference = simulate_conversation(recordings, seed=0, uri="two")
+    waveform, reference = librispeech_conversation(data, ("1688", "1998"), seed=0, uri="two")
     hypothesis = stream(SegmentationSession(models), waveform, []).to_annotation(Binarization(onset=0.5, offset=0.5),
                                                                                    uri="two")
     report = diarization_error_rate({"two": reference}, {"two": hypothesis}, collar=0.25).total
@@ -102,12 +100,8 @@ def test_two_alternating_readers_stay_apart_live(models, data):
 def test_five_readers_are_five_speakers_live(models, data):
     """Five LibriSpeech readers in turns (the benchmark's libri-5spk). A sixth speaker appeared while
     a new speaker needed 1 s alone in the last 2 s (``min_long``); with 0.75 s there are five."""
-    from audar_plugins.simulation import simulate_conversation
-
-    folder = data / "librispeech"
     readers = ("1688", "1998", "2033", "2414", "2609")
-    recordings = {s: [load_audio(f) for f in sorted((folder / s).glob("*.flac"))] for s in readers}
-    waveform, reference = simulate_conversation(recordings, seed=3, uri="five")
+    waveform, reference = librispeech_conversation(data, readers, seed=3, uri="five")
     hypothesis = stream(SegmentationSession(models), waveform, []).to_annotation(Binarization(onset=0.5, offset=0.5),
                                                                                    uri="five")
     report = diarization_error_rate({"five": reference}, {"five": hypothesis}, collar=0.25).total

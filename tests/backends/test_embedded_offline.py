@@ -13,7 +13,8 @@ from audar_plugins.backends.embedded.offline import diarize_offline  # noqa: E40
 from audar_plugins.backends.embedded.models import Models  # noqa: E402
 from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
 from audar_plugins.formats.diarization import read_rttm  # noqa: E402
-from audar_plugins.simulation import simulate_conversation  # noqa: E402
+
+from ..conftest import librispeech_conversation  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +26,7 @@ def test_a_two_person_conversation_is_two_speakers_with_little_error(models, dat
     """Two LibriSpeech readers who alternate with pauses: the segmentation model alone gives both to one
     local speaker in some windows (9.5 % confusion when each local speaker was one person); identity
     from CAM++ pieces keeps them apart."""
-    folder = data / "librispeech"
-    recordings = {s: [load_audio(f) for f in sorted((folder / s).glob("*.flac"))] for s in ("1688", "1998")}
-    waveform, reference = simulate_conversation(recordings, seed=0, uri="two")
+    waveform, reference = librispeech_conversation(data, ("1688", "1998"), seed=0, uri="two")
     activity = diarize_offline(waveform, models)
     hypothesis = activity.to_annotation(Binarization(onset=0.5, offset=0.5), uri="two")
     report = diarization_error_rate({"two": reference}, {"two": hypothesis}, collar=0.25)
