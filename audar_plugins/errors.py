@@ -20,6 +20,7 @@ against the built-ins keeps working (``except FileNotFoundError`` still catches
     ├── BackendLoadError                a registered backend or its checkpoint failed to load
     ├── SessionClosedError              (RuntimeError) audio pushed to a flushed streaming session
     ├── SnapshotError                   (ValueError) a session snapshot cannot be restored here
+    ├── VoiceprintError                 (ValueError) a reference clip or voiceprint cannot name a speaker
     └── MissingDependencyError          (ImportError) an optional extra is not installed
 """
 
@@ -41,6 +42,7 @@ __all__ = [
     "MissingDependencyError",
     "SessionClosedError",
     "SnapshotError",
+    "VoiceprintError",
 ]
 
 
@@ -119,3 +121,8 @@ class MissingDependencyError(AudarError, ImportError):
         what = f" for {purpose}" if purpose else ""
         command = f"pip install 'audar-plugins[{extra}]'" if extra else f"pip install {package}"
         super().__init__(f"{package} is needed{what} but is not installed; install it with: {command}")
+
+
+class VoiceprintError(AudarError, ValueError):
+    """A reference clip cannot be enrolled (silent, too short or long, several voices), or a
+    voiceprint file cannot be read or was made by another speaker encoder."""

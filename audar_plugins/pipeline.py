@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .activity import Binarization, SpeakerActivity
-from .audio import AudioInput
+from .audio import AudioInput, load_audio
 from .backends.base import Backend, ProgressCallback, SpeakerCount
 from .formats import safe_uri
 from .registry import DEFAULT_BACKEND, load_backend
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation
+
+    from .speakers import KnownSpeakers, NamingSettings, SpeakerMatch
 
 __all__ = ["Diarization", "diarize"]
 
@@ -33,12 +35,15 @@ class Diarization:
         The post-processing that produced ``annotation``.
     backend
         Name of the backend that produced ``activity``.
+    speakers
+        With ``known_speakers``: per speaker column, the name it took (or none) and its score.
     """
 
     activity: SpeakerActivity
     annotation: Annotation
     binarization: Binarization
     backend: str
+    speakers: tuple[SpeakerMatch, ...] = ()
 
 
 def diarize(
@@ -50,6 +55,8 @@ def diarize(
     binarization: Binarization | None = None,
     uri: str | None = None,
     progress: ProgressCallback | None = None,
+    known_speakers: KnownSpeakers = None,
+    naming: NamingSettings | None = None,
 ) -> Diarization:
     """Who spoke when in ``audio``.
 
@@ -67,6 +74,11 @@ def diarize(
         File identifier of the annotation; by default the file name without extension.
     progress
         Called with (seconds processed, seconds in all).
+    known_speakers
+        Voiceprints, a folder of them, or ``{name: reference clip(s)}``: speakers who sound like
+        one are labelled with its name (:func:`audar_plugins.speakers.name_speakers`).
+    naming
+        When a speaker takes a name (:class:`~audar_plugins.speakers.NamingSettings`).
 
     Examples
     --------
@@ -79,10 +91,22 @@ def diarize(
     speakers = SpeakerCount(num_speakers, min_speakers, max_speakers)
     if isinstance(backend, str):
         backend = load_backend(backend)
-    activity = backend.diarize(audio, speakers=speakers, progress=progress)
+    uri = uri or _default_uri(audio)
+    matches: tuple[SpeakerMatch, ...] = ()
+    if known_speakers is None:
+        activity = backend.diarize(audio, speakers=speakers, progress=progress)
+    else:
+        from .speakers import NamingSettings, encoder_for, known_voiceprints, name_speakers
+
+        encoder = encoder_for(backend)
+        voiceprints = known_voiceprints(known_speakers, encoder)
+        waveform = load_audio(audio)
+        activity = backend.diarize(waveform, speakers=speakers, progress=progress)
+        named = name_speakers(waveform, activity, voiceprints, encoder, naming or NamingSettings())
+        activity, matches = named.activity, named.matches
     binarization = binarization or backend.binarization
-    annotation = activity.to_annotation(binarization, uri=uri or _default_uri(audio))
-    return Diarization(activity, annotation, binarization, backend.name)
+    annotation = activity.to_annotation(binarization, uri=uri)
+    return Diarization(activity, annotation, binarization, backend.name, matches)
 
 
 def _default_uri(audio: AudioInput) -> str:

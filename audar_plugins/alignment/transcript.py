@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .turns import Turn, TurnOptions, group_turns, join_words, smooth_speakers
 from .words import AttributedWord, Word, attribute_words
+
+if TYPE_CHECKING:
+    from ..speakers.naming import SpeakerMatch
 
 __all__ = ["Transcript", "TranscriptOptions", "build_transcript"]
 
@@ -31,6 +35,8 @@ class Transcript:
     duration: float
     language: str | None = None
     options: TranscriptOptions | None = None
+    speaker_matches: tuple[SpeakerMatch, ...] = ()
+    """With known speakers: per diarized speaker, the name it took (or none) and its score."""
 
     @property
     def text(self) -> str:

@@ -13,6 +13,7 @@ from ..errors import AudarError
 from . import (
     backends,
     diarize,
+    enroll,
     evaluate,
     expand_heads,
     export_onnx,
@@ -25,7 +26,7 @@ from .output import report_error
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = (diarize, stream, expand_heads, export_onnx, transcribe, serve, pyannote_config, backends, evaluate)
+COMMANDS = (diarize, stream, enroll, expand_heads, export_onnx, transcribe, serve, pyannote_config, backends, evaluate)
 """The command modules, in the order ``audar --help`` lists them."""
 
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ..errors import AudarError
+from .known_speakers import add_known_speaker_options, known_speakers_from_args, report_matches
 from .options import (
     add_backend_options,
     add_postprocessing_options,
@@ -30,6 +31,7 @@ def add_parser(subcommands) -> None:
     add_backend_options(parser, DEFAULT_BACKEND)
     add_speaker_options(parser)
     add_postprocessing_options(parser)
+    add_known_speaker_options(parser)
     add_output_options(parser, FORMATS)
     parser.add_argument(
         "--plot", metavar="PATH",
@@ -47,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     writer = DiarizationWriter(args, len(args.files))
     backend = load_backend_from_args(args)
     binarization = binarization_from_args(args, backend)
+    known = known_speakers_from_args(args, backend)
     status = 0
     with writer.open():
         for path in args.files:
@@ -62,11 +65,13 @@ def run(args: argparse.Namespace) -> int:
                         binarization=binarization,
                         uri=uri,
                         progress=None if display is None else display.update,
+                        known_speakers=known,
                     )
             except AudarError as error:
                 report_error(error, path)
                 status = 1
                 continue
+            report_matches(result.speakers, path)
             writer.write(result, uri)
             if args.plot:
                 from ..plotting import plot_timeline

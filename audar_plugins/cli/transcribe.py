@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import AudarError
+from .known_speakers import add_known_speaker_options, known_speakers_from_args, report_matches
 from .options import add_backend_options, add_speaker_options, load_backend_from_args
 from .output import report_error
 from .progress import add_progress_options, progress_display
@@ -36,6 +37,7 @@ def add_parser(subcommands) -> None:
     parser.add_argument("--beam-size", type=int, default=5, metavar="N", help="beam size (default 5)")
     add_backend_options(parser, DEFAULT_BACKEND)
     add_speaker_options(parser)
+    add_known_speaker_options(parser)
     parser.add_argument("--format", choices=TRANSCRIPT_FORMATS, default="text", help="output format (default: text)")
     parser.add_argument("--output", metavar="PATH",
                         help="output file, or an existing directory for one file per input (default: standard output)")
@@ -52,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     backend = load_backend_from_args(args)
     speakers = SpeakerCount(args.num_speakers, args.min_speakers, args.max_speakers)
+    known = known_speakers_from_args(args, backend)
     name = args.asr if args.asr is not None else default_model()
     try:
         recognizer = FasterWhisperRecognizer(load_whisper(name, compute_type=args.compute_type), name=name)
@@ -68,11 +71,12 @@ def run(args: argparse.Namespace) -> int:
             with progress_display(uri, args) as display:
                 transcript = transcribe(path, recognizer, backend, speakers, language=args.language,
                                         progress=None if display is None else display.update_stage,
-                                        beam_size=args.beam_size)
+                                        known_speakers=known, beam_size=args.beam_size)
         except AudarError as error:
             report_error(error, path)
             status = 1
             continue
+        report_matches(transcript.speaker_matches, path)
         text = render(transcript, args.format, uri=uri)
         if directory is not None:
             (directory / f"{uri}.{extension}").write_text(text, encoding="utf-8")

@@ -1,7 +1,8 @@
 """Writers for speaker-attributed transcripts, and :func:`render`, which picks one by name.
 
 ``json``           the model card's shape: ``{"segments": [{"speaker", "start", "end", "text"}]}``
-``diarized_json``  OpenAI's ``TranscriptionDiarized`` (speakers "A", "B", ... by first appearance)
+``diarized_json``  OpenAI's ``TranscriptionDiarized`` (known speakers by name, the others "A", "B", ...
+                   by first appearance)
 ``srt``, ``vtt``   subtitles (:mod:`.subtitles`); WebVTT names the speaker with a voice tag ``<v speaker_0>``
 ``text``           one line per turn: ``speaker_0: ...``
 ``rttm``           the turns as RTTM
@@ -28,6 +29,7 @@ __all__ = [
     "TRANSCRIPT_FORMATS",
     "render",
     "speaker_letters",
+    "speaker_matches_json",
     "to_annotation",
     "to_diarized_json",
     "to_json",
@@ -61,13 +63,25 @@ def to_json(transcript: Transcript, indent: int | None = 2) -> str:
         {"speaker": turn.speaker, "start": round(start, 3), "end": round(end, 3), "text": turn.text}
         for turn, start, end in _timed(transcript.turns)
     ]
-    return json.dumps({"segments": segments, "language": transcript.language, "duration": transcript.duration},
-                      indent=indent, ensure_ascii=False) + "\n"
+    body: dict = {"segments": segments, "language": transcript.language, "duration": transcript.duration}
+    if transcript.speaker_matches:
+        body["speakers"] = speaker_matches_json(transcript.speaker_matches)
+    return json.dumps(body, indent=indent, ensure_ascii=False) + "\n"
+
+
+def speaker_matches_json(matches) -> list[dict]:
+    """Known-speaker naming as JSON: per speaker, its label, the backend's label, the name and score."""
+    return [{"label": match.label, "speaker": match.speaker, "name": match.name,
+             "score": None if match.score is None else round(match.score, 3)} for match in matches]
 
 
 def speaker_letters(transcript: Transcript) -> dict[str, str]:
-    """OpenAI's speaker names: "A", "B", ... in order of first appearance ("AA" after "Z")."""
-    return {speaker: letter_name(index) for index, speaker in enumerate(transcript.speakers)}
+    """OpenAI's speaker names: a known speaker's name, else "A", "B", ... in order of first
+    appearance among the others ("AA" after "Z")."""
+    named = {match.name for match in transcript.speaker_matches if match.name is not None}
+    unnamed = [speaker for speaker in transcript.speakers if speaker not in named]
+    letters = {speaker: letter_name(index) for index, speaker in enumerate(unnamed)}
+    return {speaker: speaker if speaker in named else letters[speaker] for speaker in transcript.speakers}
 
 
 def letter_name(index: int) -> str:

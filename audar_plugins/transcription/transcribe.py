@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..alignment.transcript import Transcript, TranscriptOptions, build_transcript
 from ..alignment.turns import TurnOptions
@@ -13,6 +13,9 @@ from ..audio import SAMPLE_RATE, AudioInput, load_audio
 from ..backends.base import Backend, SpeakerCount
 from ..registry import DEFAULT_BACKEND, load_backend
 from .recognizer import Recognizer
+
+if TYPE_CHECKING:
+    from ..speakers import KnownSpeakers, NamingSettings, SpeakerMatch
 
 __all__ = ["Progress", "resolve_recognizer", "transcribe"]
 
@@ -38,6 +41,8 @@ def transcribe(
     language: str | None = None,
     turns: TurnOptions | None = TurnOptions(),
     progress: Progress | None = None,
+    known_speakers: KnownSpeakers = None,
+    naming: NamingSettings | None = None,
     **recognizer_options: Any,
 ) -> Transcript:
     """Diarize and transcribe ``audio``; every word gets a speaker.
@@ -55,6 +60,9 @@ def transcribe(
         Speaker-count bounds for the backend; the language for the recognizer (``None``: detected).
     turns
         The turn corrections (``None``: the raw word attribution).
+    known_speakers, naming
+        Voiceprints, a folder of them, or ``{name: reference clip(s)}``, and when a speaker
+        takes a name: as :func:`~audar_plugins.diarize`; the words then carry the names.
     recognizer_options
         The recognizer's own options (faster-whisper's ``beam_size``, ``vad_filter``, ...).
 
@@ -66,6 +74,12 @@ def transcribe(
     recognizer = resolve_recognizer(recognizer)
     if isinstance(backend, str):
         backend = load_backend(backend)
+    voiceprints = None
+    if known_speakers is not None:
+        from ..speakers import encoder_for, known_voiceprints
+
+        encoder = encoder_for(backend)
+        voiceprints = known_voiceprints(known_speakers, encoder)
     waveform = load_audio(audio)
     duration = waveform.shape[0] / SAMPLE_RATE
 
@@ -74,6 +88,12 @@ def transcribe(
             progress("diarization", done, total)
 
     activity = backend.diarize(waveform, speakers, diarization_progress)
+    matches: tuple[SpeakerMatch, ...] = ()
+    if voiceprints is not None:
+        from ..speakers import NamingSettings, name_speakers
+
+        named = name_speakers(waveform, activity, voiceprints, encoder, naming or NamingSettings())
+        activity, matches = named.activity, named.matches
     recognition = recognizer.recognize(waveform, language=language, **recognizer_options)
     words: list[Word] = []
     for segment in recognition.segments:  # decoding happens while iterating
@@ -83,4 +103,5 @@ def transcribe(
     if progress is not None:
         progress("transcription", duration, duration)
     transcript = build_transcript(words, activity, duration, recognition.language, turns)
-    return dataclasses.replace(transcript, options=TranscriptOptions(backend.name, recognizer.name, language, turns))
+    return dataclasses.replace(transcript, options=TranscriptOptions(backend.name, recognizer.name, language, turns),
+                               speaker_matches=matches)

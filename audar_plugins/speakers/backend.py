@@ -1,0 +1,45 @@
+"""NamingBackend: any backend, its speakers named after known speakers, offline and live."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..activity import SpeakerActivity
+from ..audio import AudioInput, load_audio
+from ..backends.base import ProgressCallback, SpeakerCount
+from .encoder import VoiceEncoder, encoder_for
+from .live import NamingSession
+from .naming import NamingSettings, check_encoder, name_speakers
+from .voiceprint import Voiceprint
+
+__all__ = ["NamingBackend"]
+
+
+class NamingBackend:
+    """``backend`` with the names of ``voiceprints`` on its speakers (:func:`.naming.name_speakers`
+    offline, :class:`.live.NamingSession` live). It has ``backend``'s name and binarization, so
+    it stands in for it anywhere: the realtime gateway, ``audar stream``, the adapters."""
+
+    def __init__(self, backend, voiceprints: Sequence[Voiceprint], encoder: VoiceEncoder | None = None,
+                 settings: NamingSettings = NamingSettings()) -> None:
+        self.backend = backend
+        self.voiceprints = list(voiceprints)
+        self.encoder = encoder or encoder_for(backend)
+        check_encoder(self.voiceprints, self.encoder)
+        self.settings = settings
+        self.name = backend.name
+        self.binarization = backend.binarization
+
+    def diarize(self, audio: AudioInput, speakers: SpeakerCount = SpeakerCount(),
+                progress: ProgressCallback | None = None) -> SpeakerActivity:
+        waveform = load_audio(audio)
+        activity = self.backend.diarize(waveform, speakers, progress)
+        return name_speakers(waveform, activity, self.voiceprints, self.encoder, self.settings).activity
+
+    def open_session(self, preset: Any = None, speakers: SpeakerCount = SpeakerCount()) -> NamingSession:
+        return NamingSession(self.backend.open_session(preset, speakers), self.voiceprints, self.encoder,
+                             self.settings)
+
+    def restore_session(self, snapshot: bytes) -> NamingSession:
+        return NamingSession.restore((self.backend, self.encoder), snapshot)
