@@ -11,15 +11,21 @@ DATA = Path(os.environ.get("AUDAR_DATA", Path(__file__).resolve().parents[2] / "
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "falcon-3-speakers.wav"
 
 
-def librispeech_conversation(data: Path, readers: tuple[str, ...], seed: int, uri: str):
-    """``(waveform, reference)``: every utterance of these LibriSpeech ``readers`` laid out in turns
-    by :func:`audar_plugins.simulation.simulate_conversation`."""
+def librispeech_conversation(data: Path, readers: tuple[str, ...], seed: int, uri: str, first: int = 0):
+    """``(waveform, reference)``: the utterances (from the ``first``-th on) of these LibriSpeech
+    ``readers`` laid out in turns by :func:`audar_plugins.simulation.simulate_conversation`."""
     from audar_plugins.audio import load_audio
     from audar_plugins.simulation import simulate_conversation
 
     folder = data / "librispeech"
-    recordings = {s: [load_audio(f) for f in sorted((folder / s).glob("*.flac"))] for s in readers}
+    recordings = {s: [load_audio(f) for f in sorted((folder / s).glob("*.flac"))[first:]] for s in readers}
     return simulate_conversation(recordings, seed=seed, uri=uri)
+
+
+def librispeech_clip(data: Path, reader: str) -> Path:
+    """A reader's first utterance: a reference clip for known-speaker tests, whose conversations
+    (``librispeech_conversation(..., first=1)``) hold the other utterances."""
+    return sorted((data / "librispeech" / reader).glob("*.flac"))[0]
 
 
 @pytest.fixture(scope="session")

@@ -73,6 +73,9 @@ def _add_model_options(parser: argparse.ArgumentParser, defaults) -> None:
                         "is served [AUDAR_ASR]")
     models.add_argument("--compute-type", help=f"CTranslate2 compute type (default {defaults.compute_type}) "
                         "[AUDAR_COMPUTE_TYPE]")
+    models.add_argument("--voices", metavar="DIR",
+                        help="folder of voiceprints (audar enroll): known speakers named in every request and "
+                             "realtime session [AUDAR_VOICES]")
 
 
 def _add_limit_options(parser: argparse.ArgumentParser, defaults) -> None:

@@ -23,12 +23,16 @@ import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..backends.base import Backend
 from ..errors import AudarError
 from ..transcription import Recognizer
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from ..speakers import VoiceEncoder, Voiceprint
 
 __all__ = ["Engine"]
 
@@ -56,6 +60,7 @@ class Engine:
         self.settings = settings
         self.backend = backend
         self.recognizer = recognizer
+        self.voiceprints: list[Voiceprint] = []  # the server's known speakers (settings.voices)
         self._lanes = {lane: ThreadPoolExecutor(settings.workers, thread_name_prefix=f"audar-{lane}")
                        for lane in ("batch", "live", "live_asr")}
 
@@ -70,7 +75,20 @@ class Engine:
             recognizer = load_asr(settings.asr_model, settings.compute_type, settings.workers)
         logger.info("serving backend %r%s", backend.name,
                     f" and ASR model {settings.asr_model!r}" if recognizer is not None else " without ASR")
-        return cls(settings, backend, recognizer)
+        engine = cls(settings, backend, recognizer)
+        if settings.voices is not None:
+            from ..speakers import known_voiceprints
+
+            engine.voiceprints = known_voiceprints(settings.voices, engine.encoder)
+            logger.info("%d known speaker(s) from the voices folder", len(engine.voiceprints))
+        return engine
+
+    @cached_property
+    def encoder(self) -> VoiceEncoder:
+        """The speaker encoder that names voices (the backend's own CAM++ when it has one)."""
+        from ..speakers import encoder_for
+
+        return encoder_for(self.backend)
 
     async def run(self, function: Callable[..., T], *args: Any, lane: Lane = "batch", **kwargs: Any) -> T:
         """``function(*args, **kwargs)`` on a worker thread of ``lane`` (see the module docstring)."""

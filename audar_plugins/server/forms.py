@@ -16,6 +16,7 @@ from ..backends.base import SpeakerCount
 from .chunking import ChunkingStrategy, parse_chunking_strategy
 from .client_values import language_code, number, prompt
 from .errors import APIError
+from .known_speakers import SpeakerReference, parse_known_speakers
 from .models import DIARIZATION_MODEL, diarization_models, diarizes_by_default, resolve_model, transcription_models
 from .uploads import Upload
 
@@ -38,13 +39,9 @@ SPEAKER_FIELDS = ("num_speakers", "min_speakers", "max_speakers")
 
 UNSUPPORTED = {
     "include": "include[]=logprobs is not supported: this server does not return token log probabilities",
-    "known_speaker_names": "known speakers are not supported: speakers are labelled in order of first "
-    "appearance (A, B, ... in diarized_json); matching voices against reference clips is not implemented, and "
-    "naming speakers in arrival order would attach the names to the wrong voices",
     "keywords": "keywords[] is not supported by this server",
     "languages": "languages[] is not supported by this server; give one language",
 }
-UNSUPPORTED["known_speaker_references"] = UNSUPPORTED["known_speaker_names"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +59,7 @@ class TranscriptionRequest:
     stream: bool = False
     diarize: bool = False
     speakers: SpeakerCount = field(default_factory=SpeakerCount)
+    known_speakers: tuple[SpeakerReference, ...] = ()
 
     def recognizer_options(self) -> dict[str, Any]:
         """The recognizer's options beyond the language (faster-whisper's ``WhisperModel.transcribe`` names).
@@ -87,6 +85,7 @@ class DiarizationRequest:
     model: str = DIARIZATION_MODEL
     response_format: str = "json"
     speakers: SpeakerCount = field(default_factory=SpeakerCount)
+    known_speakers: tuple[SpeakerReference, ...] = ()
 
 
 class Fields:
@@ -113,13 +112,21 @@ class Fields:
         return Upload(value.file, value.filename or "audio")
 
     def strings(self, name: str) -> list[str]:
+        return [value for value in self.all_strings(name) if value.strip()]
+
+    def all_strings(self, name: str) -> list[str]:
+        """Every value of ``name``/``name[]``, empty ones too."""
         values = []
         for key in (name, name + "[]"):
             self.read.add(key)
             values += self.values.get(key, [])
         if any(not isinstance(value, str) for value in values):
             raise APIError(f"'{name}' must be a text field, not a file", 400, name, "invalid_value")
-        return [value for value in values if value.strip()]
+        return values
+
+    def known_speakers(self) -> tuple[SpeakerReference, ...]:
+        return parse_known_speakers(self.all_strings("known_speaker_names"),
+                                    self.all_strings("known_speaker_references"))
 
     def text(self, name: str) -> str | None:
         values = self.strings(name)
@@ -198,6 +205,10 @@ def read_transcription_form(form, backend: str) -> TranscriptionRequest:
     speakers = fields.speakers()
     if not diarize and speakers != SpeakerCount():
         raise APIError("speaker counts need diarization: add diarize=true", 400, "diarize", "invalid_value")
+    known_speakers = fields.known_speakers()
+    if not diarize and known_speakers:
+        raise APIError("known speakers name the speakers of a diarization: add diarize=true (or use "
+                       "response_format=diarized_json)", 400, "diarize", "invalid_value")
     request = TranscriptionRequest(
         upload=fields.upload(),
         model=model,
@@ -210,6 +221,7 @@ def read_transcription_form(form, backend: str) -> TranscriptionRequest:
         stream=stream,
         diarize=diarize,
         speakers=speakers,
+        known_speakers=known_speakers,
     )
     fields.refuse_the_rest()
     return request
@@ -232,6 +244,7 @@ def read_diarization_form(form, backend: str) -> DiarizationRequest:
         response_format=fields.choice("response_format", DIARIZATION_FORMATS, "json"),
         speakers=fields.speakers(),
         upload=fields.upload(),
+        known_speakers=fields.known_speakers(),
     )
     fields.refuse_the_rest()
     return request

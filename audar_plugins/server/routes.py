@@ -23,6 +23,7 @@ from .engine import Engine
 from .errors import APIError, error_for
 from .events import transcription_events
 from .forms import DiarizationRequest, TranscriptionRequest, read_diarization_form, read_transcription_form
+from .known_speakers import naming_for
 from .models import list_models
 from .transcription import Transcription
 from .uploads import decode_upload
@@ -72,8 +73,9 @@ async def transcriptions(request: Request) -> Response:
 
 def _start_transcription(engine: Engine, job: TranscriptionRequest) -> Transcription:
     assert engine.recognizer is not None, "the route refuses transcriptions without an ASR model"
+    naming = naming_for(job.known_speakers, engine.voiceprints, lambda: engine.encoder) if job.diarize else None
     waveform = decode_upload(job.upload, engine.settings.max_audio_seconds)
-    return Transcription(engine.recognizer, engine.backend, waveform, job, engine.settings.asr_time_factor)
+    return Transcription(engine.recognizer, engine.backend, waveform, job, engine.settings.asr_time_factor, naming)
 
 
 def _transcribe(engine: Engine, job: TranscriptionRequest) -> str:
@@ -91,10 +93,11 @@ async def diarizations(request: Request) -> Response:
 
 
 def _diarize(engine: Engine, job: DiarizationRequest) -> str:
+    naming = naming_for(job.known_speakers, engine.voiceprints, lambda: engine.encoder)
     waveform = decode_upload(job.upload, engine.settings.max_audio_seconds)
     speakers = job.speakers
     result = diarize(waveform, engine.backend, speakers.num_speakers, speakers.min_speakers, speakers.max_speakers,
-                     uri=safe_uri(job.upload.stem))
+                     uri=safe_uri(job.upload.stem), known_speakers=None if naming is None else naming.voiceprints)
     return diarization_body(result.annotation, waveform.shape[0] / SAMPLE_RATE, job.response_format)
 
 

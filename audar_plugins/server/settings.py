@@ -60,6 +60,9 @@ class Settings:
         :data:`ASR_GRACE_SECONDS`; a request (or realtime item) over it is answered
         ``transcription_too_slow``. Bounds what one request (a repetitive ``prompt``
         multiplies whisper's temperature fallbacks) can take from everyone else.
+    voices
+        A folder of voiceprints (``audar enroll``): speakers who sound like one are named after
+        it in every diarizing request and realtime session.
     workers
         Threads that run the CPU work (decoding, diarization, ASR); requests beyond that
         wait in a queue.
@@ -79,6 +82,7 @@ class Settings:
     max_message_bytes: int = 1 * MB
     realtime_backlog_seconds: float = 20.0
     asr_time_factor: float = 1.0
+    voices: str | None = None
     workers: int = field(default_factory=_default_workers)
 
     def __post_init__(self) -> None:
@@ -152,6 +156,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "realtime_backlog_seconds": ("AUDAR_REALTIME_BACKLOG_SECONDS", float),
     "asr_time_factor": ("AUDAR_ASR_TIME_FACTOR", float),
     "workers": ("AUDAR_WORKERS", int),
+    "voices": ("AUDAR_VOICES", str),
 }
 """Field name -> (environment variable, parser). ``AUDAR_MAX_UPLOAD_MB`` is in megabytes (10^6 bytes)."""
 

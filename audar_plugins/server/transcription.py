@@ -9,6 +9,7 @@ whatever is left and gives the words, the text and, with diarization, the speake
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,9 +24,11 @@ from ..alignment.turns import join_words
 from ..alignment.words import Word
 from ..audio import SAMPLE_RATE
 from ..backends.base import Backend
+from ..speakers import SpeakerMatch
 from ..transcription import RecognizedSegment, Recognizer
 from .errors import APIError
 from .forms import TranscriptionRequest
+from .known_speakers import Naming
 from .settings import ASR_GRACE_SECONDS
 
 __all__ = ["Transcription", "TranscriptionResult", "within_time"]
@@ -72,12 +75,15 @@ class Transcription:
     """
 
     def __init__(self, recognizer: Recognizer, backend: Backend, waveform: np.ndarray,
-                 request: TranscriptionRequest, time_factor: float = math.inf) -> None:
+                 request: TranscriptionRequest, time_factor: float = math.inf, naming: Naming | None = None) -> None:
         self.request = request
         self.duration = waveform.shape[0] / SAMPLE_RATE
         self.activity: SpeakerActivity | None = (
             backend.diarize(waveform, request.speakers) if request.diarize else None
         )
+        self.speaker_matches: tuple[SpeakerMatch, ...] = ()
+        if self.activity is not None and naming is not None:
+            self.activity, self.speaker_matches = naming.name(waveform, self.activity)
         try:
             recognition = recognizer.recognize(waveform, request.language, **request.recognizer_options())
         except ValueError as error:
@@ -104,5 +110,6 @@ class Transcription:
             pass
         transcript = None
         if self.activity is not None:
-            transcript = build_transcript(self.words, self.activity, self.duration, self.language)
+            transcript = dataclasses.replace(build_transcript(self.words, self.activity, self.duration, self.language),
+                                             speaker_matches=self.speaker_matches)
         return TranscriptionResult(tuple(self.segments), tuple(self.words), self.duration, self.language, transcript)

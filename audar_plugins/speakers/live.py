@@ -1,14 +1,15 @@
 """Live naming: a streaming session whose speakers take known speakers' names as they speak.
 
-:class:`NamingSession` wraps any backend's session. Every block of final frames it returns
-is the inner session's, relabelled. Behind it, each speaker's speech alone (probability
+:class:`NamingSession` wraps any backend's session. The blocks of final frames it returns are
+the inner session's, with its labels (``speaker_N``), so that they concatenate as any
+session's; :attr:`NamingSession.names` maps those labels to the names given so far, and
+:meth:`NamingSession.named` relabels blocks or their concatenation. Behind it, each speaker's speech alone (probability
 over 0.5, nobody else active) is gathered and embedded every :data:`CHUNK_SECONDS` seconds
 (:class:`~.encoder.VoiceEncoder`, as offline); the speaker's voice is the mean of its chunks.
 Once a speaker has ``live_min_speech`` seconds embedded (2 s by default: its first chunk),
 and after each later chunk until it is named, its voice is compared with the voiceprints no
 other speaker has taken: the closest is its name when it passes the offline rule (threshold,
-and margin over every other voiceprint). A named speaker is never renamed; a speaker keeps
-``speaker_N`` until named, so blocks before its naming carry that label. Speakers stop being
+and margin over every other voiceprint). A named speaker is never renamed. Speakers stop being
 embedded after ``max_speech`` seconds.
 
 The snapshot holds the inner session's snapshot, the voiceprints and each speaker's voice
@@ -67,6 +68,7 @@ class NamingSession(BaseSession):
         self.settings = settings
         self.live_min_speech = live_min_speech
         self.names: dict[str, str] = {}  # inner label -> name
+        self.scores: dict[str, float] = {}  # inner label -> similarity to its name's voiceprint
         self._backend: Any = None  # what restores the inner session (see _reopen)
         self._voices: dict[str, _Voice] = {}
         self._audio = np.zeros(0, dtype=np.float32)  # samples from _audio_start on
@@ -74,7 +76,14 @@ class NamingSession(BaseSession):
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return tuple(self.names.get(label, label) for label in self.inner.labels)
+        """The inner session's labels (``speaker_N``): blocks keep them, so they concatenate."""
+        return tuple(self.inner.labels)
+
+    def named(self, activity: SpeakerActivity) -> SpeakerActivity:
+        """``activity`` (blocks of this session, or their concatenation) with the names known now."""
+        from dataclasses import replace
+
+        return replace(activity, labels=tuple(self.names.get(label, label) for label in activity.labels))
 
     def _push(self, samples: np.ndarray) -> SpeakerActivity:
         self._audio = np.concatenate([self._audio, samples])
@@ -100,9 +109,7 @@ class NamingSession(BaseSession):
             self._try_naming(label, voice)
         drop = max(0, min(end, self._audio_start + self._audio.size) - self._audio_start)
         self._audio, self._audio_start = self._audio[drop:], self._audio_start + drop
-        labels = tuple(self.names.get(label, label) for label in block.labels)
-        return SpeakerActivity(block.probabilities, block.frame_duration, block.start, labels,
-                               embeddings=block.embeddings)
+        return block
 
     def _embed_pending(self, voice: _Voice) -> None:
         """Embed the waiting speech (all of it, at most a chunk's worth) as one chunk."""
@@ -134,6 +141,7 @@ class NamingSession(BaseSession):
         if (name not in taken and similarity[best] >= self.settings.threshold
                 and similarity[best] - runner_up >= self.settings.margin):
             self.names[label] = name
+            self.scores[label] = float(similarity[best])
 
     # -- snapshots -----------------------------------------------------------------------------
 
@@ -152,7 +160,7 @@ class NamingSession(BaseSession):
                                           else np.zeros(0, dtype=np.float32))
             arrays[f"pieces_{index}"] = np.array([piece.size for piece in voice.pending], dtype=np.int64)
         header = {
-            "names": self.names, "voices": voices, "audio_start": self._audio_start,
+            "names": self.names, "scores": self.scores, "voices": voices, "audio_start": self._audio_start,
             "voiceprints": [{"name": v.name, "encoder": v.encoder, "clips": v.clips, "speech": v.speech}
                             for v in self.voiceprints],
             "settings": {"threshold": self.settings.threshold, "margin": self.settings.margin,
@@ -175,6 +183,7 @@ class NamingSession(BaseSession):
         self.voiceprints = [Voiceprint(str(v["name"]), embeddings[k], str(v["encoder"]), int(v["clips"]),
                                        float(v["speech"])) for k, v in enumerate(header["voiceprints"])]
         self.names = {str(label): str(name) for label, name in header["names"].items()}
+        self.scores = {str(label): float(score) for label, score in header["scores"].items()}
         self._audio = np.asarray(arrays["audio"], dtype=np.float32)
         self._audio_start = int(header["audio_start"])
         self._voices = {}

@@ -60,7 +60,8 @@ class Voiceprint:
         norm = float(np.linalg.norm(embedding))
         if embedding.size == 0 or not np.isfinite(norm) or norm == 0.0:
             raise VoiceprintError(f"the voiceprint of {self.name!r} has no usable embedding")
-        embedding = embedding / norm
+        if abs(norm - 1.0) > 1e-6:  # already unit ones (read back from a file) stay bit for bit
+            embedding = embedding / norm
         embedding.flags.writeable = False
         object.__setattr__(self, "embedding", embedding)
 
