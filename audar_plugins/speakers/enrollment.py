@@ -5,8 +5,10 @@ Each clip must be at most :data:`MAX_CLIP_SECONDS` long and hold at least
 1 s pieces, and two groups of pieces (2 s or more each) whose voices are unalike (cosine
 below :data:`MAX_SAME_VOICE`) make it refused. Measured on ../shared/data: every clip of
 5 s of one reader then 5 s of another is refused (20 of 20), none of the 52 single-speaker
-recordings is; with 3 s of each, 4 of 20 are (VAD leaves under 2 s of one voice). The voiceprint is the mean of the clips' unit embeddings (each clip embedded on
-its speech as :meth:`~.encoder.VoiceEncoder.embed` does), made unit again.
+recordings is; with 3 s of each, 4 of 20 are (VAD leaves under 2 s of one voice).
+
+The voiceprint is the mean of the clips' unit embeddings (each clip embedded on its speech
+as :meth:`~.encoder.VoiceEncoder.embed` does), made unit again.
 """
 
 from __future__ import annotations
