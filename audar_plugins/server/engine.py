@@ -77,11 +77,15 @@ class Engine:
                     f" and ASR model {settings.asr_model!r}" if recognizer is not None else " without ASR")
         engine = cls(settings, backend, recognizer)
         if settings.voices is not None:
-            from ..speakers import known_voiceprints
-
-            engine.voiceprints = known_voiceprints(settings.voices, engine.encoder)
-            logger.info("%d known speaker(s) from the voices folder", len(engine.voiceprints))
+            engine.load_voices(settings.voices)
         return engine
+
+    def load_voices(self, folder: str) -> None:
+        """Know the speakers of a folder of voiceprints (``audar enroll``) in every request."""
+        from ..speakers import known_voiceprints
+
+        self.voiceprints = known_voiceprints(folder, self.encoder)
+        logger.info("%d known speaker(s) from the voices folder", len(self.voiceprints))
 
     @cached_property
     def encoder(self) -> VoiceEncoder:

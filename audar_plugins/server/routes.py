@@ -31,8 +31,9 @@ from .uploads import decode_upload
 __all__ = ["router"]
 
 router = APIRouter()
-FORM_LIMITS = {"max_files": 4, "max_fields": 200, "max_part_size": 1_000_000}
-"""Bounds on the multipart parser: a few files, a few fields, text fields up to 1 MB."""
+FORM_LIMITS = {"max_files": 4, "max_fields": 200, "max_part_size": 4_100_000}
+"""Bounds on the multipart parser: a few files, a few fields, text fields up to 4.1 MB (a known
+speaker's reference clip, 3 MB as base64)."""
 
 
 def _engine(request: Request) -> Engine:

@@ -332,7 +332,7 @@ def test_api_key(server, client, falcon):
      "chunking_strategy", "unknown key(s) ['size']"),
     ({"file": ("a.wav", b"x")}, {"chunking_strategy": "{not json"}, 400, "chunking_strategy", "not valid JSON"),
     ({"file": ("a.wav", b"x")}, {"temperature": "1.5"}, 400, "temperature", "[0, 1]"),
-    ({"file": ("a.wav", b"x")}, {"known_speaker_names[]": "agent"}, 400, "known_speaker_names", "not supported"),
+    ({"file": ("a.wav", b"x")}, {"known_speaker_names[]": "agent"}, 400, "known_speaker_names", "pair up"),
     ({"file": ("a.wav", b"x")}, {"diarise": "true"}, 400, "diarise", "unrecognized"),
     ({"file": ("a.wav", b"x")}, {"response_format": "diarized_json", "diarize": "false"}, 400, "diarize", "drop"),
     ({"file": ("a.wav", b"x")}, {"response_format": "srt", "stream": "true"}, 400, "stream", "json, text"),

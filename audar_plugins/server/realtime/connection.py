@@ -26,7 +26,7 @@ from ..client_values import number
 from ..errors import APIError, error_for
 from ..forms import Fields
 from ..models import transcription_models
-from .protocol import Inbound, SessionOptions, audio_of, pcm16, read_message, read_session_update
+from .protocol import Inbound, SessionOptions, audio_of, known_speakers_of, pcm16, read_message, read_session_update
 from .registry import SessionRegistry
 from .stream import Item, RealtimeStream
 
@@ -88,13 +88,17 @@ class Connection:
             parked = await registry_of(websocket.app).take(token)
             if parked is None:
                 raise APIError("unknown or expired resume token", 404, param="resume", code="session_not_found")
-            connection = cls(websocket, RealtimeStream.resume(engine.backend, parked["stream"]), parked["diarize"],
+            connection = cls(websocket, RealtimeStream.resume(parked["stream"]), parked["diarize"],
                              token, parked["options"])
             for item in parked["items"]:  # committed before the drop, their events not all sent
                 connection.items.put_nowait(item)
             return connection
         stream = RealtimeStream(engine.backend, SpeakerCount(max_speakers=max_speakers),
                                 keep_activity=diarize and engine.recognizer is not None)
+        if engine.voiceprints:  # the server's known speakers (audar serve --voices)
+            from ...speakers import NamingBackend
+
+            stream.name_speakers(NamingBackend(engine.backend, engine.voiceprints, engine.encoder))
         model = "gpt-4o-transcribe-diarize" if diarize else "gpt-4o-transcribe"
         return cls(websocket, stream, diarize, secrets.token_urlsafe(24), SessionOptions(model=model))
 
@@ -185,7 +189,11 @@ class Connection:
         kind = event["type"]
         if kind in ("session.update", "transcription_session.update"):
             models = transcription_models(self.engine.backend.name)
-            self.update(read_session_update(event.get("session"), self.options, models))
+            options = read_session_update(event.get("session"), self.options, models)
+            references = known_speakers_of(event.get("session"))
+            if references is not None:
+                await self.know(references)
+            self.update(options)
             await self.send({"type": "session.updated", "session": self.session()})
         elif kind == "input_audio_buffer.append":
             await self.append(audio_of(event), self.options.rate)
@@ -207,6 +215,18 @@ class Connection:
             self.resampler = None
         self.options = options
         self.stream.turn_detection = options.turn_detection
+
+    async def know(self, references) -> None:
+        """Name the session's speakers after the server's voiceprints and these references."""
+        from ...speakers import NamingBackend
+        from ..known_speakers import voiceprints_for
+
+        engine = self.engine
+        if self.stream.received:
+            raise APIError("known speakers are set before the first audio of a session", 400,
+                           "session.known_speaker_names", "known_speakers_after_audio")
+        voiceprints = await engine.run(voiceprints_for, references, engine.voiceprints, engine.encoder, lane="live")
+        self.stream.name_speakers(NamingBackend(engine.backend, voiceprints, engine.encoder))
 
     async def end(self) -> None:
         """``audar.stream.end``: flush the stream, transcribe every item, answer ``audar.stream.ended``."""
@@ -262,12 +282,15 @@ class Connection:
     async def publish_activity(self, block) -> None:
         if not self.diarize or not block.num_frames:
             return
+        for event in self.stream.new_names():
+            await self.send(event)
+        labels = [self.stream.name_of(label) for label in block.labels]
         segments = []
-        for label, spans in zip(block.labels, _active_spans(block)):
+        for label, spans in zip(labels, _active_spans(block)):
             segments += [{"speaker": label, "start": round(s, 3), "end": round(e, 3)} for s, e in spans]
         segments.sort(key=lambda s: (s["start"], s["speaker"]))
         await self.send({"type": "audar.speaker_activity", "start": round(block.start, 3),
-                         "end": round(block.end, 3), "speakers": list(block.labels), "segments": segments})
+                         "end": round(block.end, 3), "speakers": labels, "segments": segments})
 
     async def publish(self, events: list[dict[str, Any]]) -> None:
         for event in events:
@@ -316,7 +339,8 @@ class Connection:
         for index, (speaker, start, end, text) in enumerate(item.turns):
             segment_id = f"seg_{item.id[5:]}_{index}"
             if self.diarize:
-                await self.send({"type": f"{TRANSCRIPTION}.segment", **base, "id": segment_id, "speaker": speaker,
+                await self.send({"type": f"{TRANSCRIPTION}.segment", **base, "id": segment_id,
+                                 "speaker": self.stream.name_of(speaker),
                                  "start": round(start, 3), "end": round(end, 3), "text": text})
             delta = text if index == 0 else " " + text
             await self.send({"type": f"{TRANSCRIPTION}.delta", **base, "delta": delta})

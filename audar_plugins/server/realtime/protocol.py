@@ -22,7 +22,8 @@ from ..errors import APIError
 from ..models import resolve_model
 from .stream import TurnDetection
 
-__all__ = ["RATES", "Inbound", "SessionOptions", "audio_of", "pcm16", "read_message", "read_session_update"]
+__all__ = ["RATES", "Inbound", "SessionOptions", "audio_of", "known_speakers_of", "pcm16", "read_message",
+           "read_session_update"]
 
 RATES = (16_000, 24_000)
 MAX_TURN_MILLISECONDS = 10_000
@@ -124,6 +125,23 @@ def read_session_update(session: Any, options: SessionOptions, models: tuple[str
     if "turn_detection" in audio or "turn_detection" in session:
         changes["turn_detection"] = _turn_detection(audio.get("turn_detection", session.get("turn_detection")))
     return dataclasses.replace(options, **changes)
+
+
+def known_speakers_of(session: Any):
+    """The known speakers a ``session.update`` sets (our extension: ``session.known_speaker_names`` and
+    ``session.known_speaker_references``, lists as in the HTTP form), or ``None`` when it sets none."""
+    from ..known_speakers import parse_known_speakers
+
+    if not isinstance(session, dict) or ("known_speaker_names" not in session
+                                         and "known_speaker_references" not in session):
+        return None
+    lists = []
+    for key in ("known_speaker_names", "known_speaker_references"):
+        value = session.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise APIError(f"session.{key} is a list of strings", 400, f"session.{key}", "invalid_value")
+        lists.append(value)
+    return parse_known_speakers(*lists)
 
 
 def _rate(form: Any) -> int:

@@ -89,6 +89,8 @@ class RealtimeStream:
                  session: StreamingSession | None = None, keep_activity: bool = True) -> None:
         self.backend = backend
         self.id = "sess_" + secrets.token_hex(12)
+        self._speakers = speakers
+        self._announced: set[str] = set()  # labels whose name has been announced
         self._session = session if session is not None else backend.open_session(speakers=speakers)
         self._lock = threading.Lock()  # the backend session, and the aligner it feeds
         self._items = itertools.count(1)
@@ -108,7 +110,37 @@ class RealtimeStream:
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return tuple(self._session.labels)
+        """The speakers so far, known speakers by name."""
+        return tuple(self.name_of(label) for label in self._session.labels)
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Known speakers' names given so far, by the session's label (``speaker_N``)."""
+        return dict(getattr(self._session, "names", {}))
+
+    def name_of(self, label: str) -> str:
+        """``label``'s known speaker's name, once it has one, else ``label``."""
+        return getattr(self._session, "names", {}).get(label, label)
+
+    def new_names(self) -> list[dict[str, Any]]:
+        """``audar.speaker.named`` events for the names given since the last call."""
+        scores = getattr(self._session, "scores", {})
+        events = [{"type": "audar.speaker.named", "speaker": label, "name": name, "score": round(scores[label], 3)}
+                  for label, name in self.names.items() if label not in self._announced]
+        self._announced.update(event["speaker"] for event in events)
+        return events
+
+    def name_speakers(self, backend: Any) -> None:
+        """Diarize with ``backend`` (a :class:`~audar_plugins.speakers.NamingBackend` of this stream's
+        backend) from now on; only before the first audio."""
+        from ..errors import APIError
+
+        with self._lock:
+            if self.received or self._session.received_seconds:
+                raise APIError("known speakers are set before the first audio of a session", 400,
+                               "session.known_speaker_names", "known_speakers_after_audio")
+            self.backend = backend
+            self._session = backend.open_session(speakers=self._speakers)
 
     @property
     def closed(self) -> bool:
@@ -233,19 +265,22 @@ class RealtimeStream:
         """What a later connection needs to continue this stream (see :meth:`resume`)."""
         with self._lock:
             snapshot = self._session.snapshot() if not self._session.closed else None
-        return {"snapshot": snapshot, "buffer": self._buffer, "aligner": self._aligner, "received": self.received,
+        return {"snapshot": snapshot, "backend": self.backend, "announced": set(self._announced),
+                "buffer": self._buffer, "aligner": self._aligner, "received": self.received,
                 "items": self._items, "last_item": self._last_item, "turn_detection": self.turn_detection,
                 "id": self.id, "keep_activity": self.keep_activity}
 
     @classmethod
-    def resume(cls, backend, parked: dict[str, Any]) -> RealtimeStream:
+    def resume(cls, parked: dict[str, Any]) -> RealtimeStream:
         """The stream :meth:`park` saved, its backend session restored from the snapshot."""
+        backend = parked["backend"]  # the stream's own: with known speakers, a NamingBackend of the server's
         stream = cls(backend, session=backend.restore_session(parked["snapshot"]),
                      keep_activity=parked["keep_activity"])
         stream.id = parked["id"]
         stream._buffer, stream._aligner, stream.received = parked["buffer"], parked["aligner"], parked["received"]
         stream._items, stream._last_item = parked["items"], parked["last_item"]
         stream.turn_detection = parked["turn_detection"]
+        stream._announced = set(parked["announced"])
         return stream
 
 
