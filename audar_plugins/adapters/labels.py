@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from pyannote.core import Annotation
 
 from ..activity import SpeakerActivity
@@ -9,8 +11,10 @@ from ..activity import SpeakerActivity
 __all__ = ["pyannote_names"]
 
 
-def pyannote_names(activity: SpeakerActivity, annotation: Annotation) -> dict[str, str]:
-    """``SPEAKER_00, SPEAKER_01, ...`` for the speakers who speak in ``annotation``, in the backend's column order."""
+def pyannote_names(activity: SpeakerActivity, annotation: Annotation, known: Collection[str] = ()) -> dict[str, str]:
+    """``SPEAKER_00, SPEAKER_01, ...`` for the speakers who speak in ``annotation``, in the backend's column
+    order; a known speaker's name (one of ``known``) stays as it is."""
     speaking = set(annotation.labels())
-    ordered = [label for label in activity.labels if label in speaking]
-    return {label: f"SPEAKER_{index:02d}" for index, label in enumerate(ordered)}
+    ordered = [label for label in activity.labels if label in speaking and label not in known]
+    names = {label: f"SPEAKER_{index:02d}" for index, label in enumerate(ordered)}
+    return {**names, **{label: label for label in activity.labels if label in speaking and label in known}}

@@ -22,6 +22,7 @@ from pyannote.pipeline.parameter import Uniform
 from ..activity import Binarization, SpeakerActivity
 from ..backends.base import SpeakerCount
 from ..registry import DEFAULT_BACKEND, load_backend
+from ..speakers.backend import naming_backend
 from .labels import pyannote_names
 
 __all__ = ["AudarSpeakerDiarization"]
@@ -45,6 +46,10 @@ class AudarSpeakerDiarization(Pipeline):
     legacy
         pyannote 4.x only: return the ``speaker_diarization`` Annotation instead of a
         ``DiarizeOutput``, as pyannote's own pipeline does with ``legacy=True``.
+    known_speakers
+        Known speakers (as :func:`audar_plugins.diarize` takes them; in ``config.yaml``, a
+        folder of voiceprints from ``audar enroll``): speakers who sound like one are labelled
+        with its name instead of ``SPEAKER_NN``.
     token, cache_dir, use_auth_token
         Injected by ``Pipeline.from_pretrained``; unused.
 
@@ -60,6 +65,7 @@ class AudarSpeakerDiarization(Pipeline):
         preset: str | Mapping | None = None,
         options: Mapping[str, Any] | None = None,
         legacy: bool = False,
+        known_speakers: Any = None,
         token: Any = None,
         cache_dir: Any = None,
         use_auth_token: Any = None,
@@ -76,6 +82,7 @@ class AudarSpeakerDiarization(Pipeline):
         self.backend_name = backend
         self.legacy = legacy
         self.backend = load_backend(backend, **backend_options)
+        self._diarizer = naming_backend(self.backend, known_speakers)
         model_module = getattr(self.backend, "model", None)
         if model_module is not None:
             self.backend_model = model_module  # an nn.Module: pyannote's Pipeline.to() moves it
@@ -128,13 +135,13 @@ class AudarSpeakerDiarization(Pipeline):
         activity = file.get(_ACTIVITY_CACHE) if self.training else None
         if activity is None:
             hook("diarization", None, total=1, completed=0)
-            activity = self.backend.diarize(_audio(file), speakers, progress)
+            activity = self._diarizer.diarize(_audio(file), speakers, progress)
             if self.training:
                 file[_ACTIVITY_CACHE] = activity
         uri = file.get("uri")
         diarization = activity.to_annotation(self.binarization, uri=uri)
         exclusive = activity.to_exclusive_annotation(self.binarization, uri=uri)
-        names = pyannote_names(activity, diarization)
+        names = pyannote_names(activity, diarization, getattr(self._diarizer, "names", ()))
         diarization = diarization.rename_labels(names)
         exclusive = exclusive.rename_labels(names)
         embeddings = _embeddings(activity, names, diarization.labels())
@@ -173,3 +180,4 @@ def _embeddings(activity: SpeakerActivity, names: dict[str, str], order: list[st
         return None
     by_name = {names[label]: row for label, row in zip(activity.labels, activity.embeddings) if label in names}
     return np.stack([by_name[name] for name in order]) if order else np.zeros((0, activity.embeddings.shape[1]))
+

@@ -31,6 +31,7 @@ from ..alignment.words import attribute_spans, coverage_of
 from ..audio import SAMPLE_RATE
 from ..backends.base import SpeakerCount
 from ..registry import DEFAULT_BACKEND, available_backends, load_backend
+from ..speakers.backend import naming_backend
 from .labels import pyannote_names
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ class DiarizationPipeline:
         where every backend runs by default (so backends without a device work too).
     backend
         A registered backend name; ``options`` go to it.
+    known_speakers
+        Known speakers (as :func:`audar_plugins.diarize` takes them): speakers who sound like
+        one are labelled with its name instead of ``SPEAKER_NN``, in the DataFrame and so in
+        ``assign_word_speakers``'s words.
     token, use_auth_token, cache_dir
         Accepted for WhisperX compatibility; our backends need no hub token.
     """
@@ -67,6 +72,7 @@ class DiarizationPipeline:
         *,
         use_auth_token: Any = None,
         backend: str | None = None,
+        known_speakers: Any = None,
         **options: Any,
     ) -> None:
         if model_name is not None:
@@ -79,6 +85,7 @@ class DiarizationPipeline:
         if device is not None and str(device) != "cpu":
             options.setdefault("device", device)
         self.backend = load_backend(backend or DEFAULT_BACKEND, **options)
+        self._diarizer = naming_backend(self.backend, known_speakers)
 
     def __call__(
         self,
@@ -102,11 +109,11 @@ class DiarizationPipeline:
                 progress_callback(min(99.0, 100.0 * done / total) if total else 0.0)
 
         speakers = SpeakerCount(num_speakers, min_speakers, max_speakers)
-        activity = self.backend.diarize(source, speakers, report)
+        activity = self._diarizer.diarize(source, speakers, report)
         if progress_callback is not None:
             progress_callback(100.0)
         annotation = activity.to_annotation(self.backend.binarization)
-        names = pyannote_names(activity, annotation)
+        names = pyannote_names(activity, annotation, getattr(self._diarizer, "names", ()))
         frame = diarization_frame(annotation.rename_labels(names))
         if not return_embeddings:
             return frame

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import AudarError
+from .known_speakers import add_known_speaker_options, known_speakers_from_args, report_matches
 from .options import add_backend_options, add_postprocessing_options, binarization_from_args, load_backend_from_args
 from .output import DiarizationWriter, add_output_options
 
@@ -28,6 +29,7 @@ def add_parser(subcommands) -> None:
     parser.add_argument("--push-ms", type=float, default=100.0, metavar="N",
                         help="milliseconds per push (default 100)")
     add_postprocessing_options(parser)
+    add_known_speaker_options(parser)
     add_output_options(parser, FORMATS)
     parser.set_defaults(run=run)
 
@@ -47,12 +49,20 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(backend, StreamingBackend):
         raise AudarError(f"backend {args.backend!r} has no live sessions")
     binarization = binarization_from_args(args, backend)
+    known = known_speakers_from_args(args, backend)
+    if known is not None:
+        from ..speakers import NamingBackend, encoder_for
+
+        backend = NamingBackend(backend, known, encoder_for(backend))
     audio = load_audio(args.file)
     session = backend.open_session()
     push = max(1, round(args.push_ms * SAMPLE_RATE / 1000))
     blocks = [session.push(audio[start : start + push]) for start in range(0, len(audio), push)]
     blocks.append(session.flush())
     activity = SpeakerActivity.concatenate(blocks)
+    if known is not None:  # the names given as the stream went, on the whole of it
+        activity = session.named(activity)
+        report_matches(session.matches(), args.file)
     uri = safe_uri(Path(args.file).stem)
     result = Diarization(activity, activity.to_annotation(binarization, uri), binarization, backend.name)
     with writer.open():

@@ -9,11 +9,12 @@ from ..activity import SpeakerActivity
 from ..audio import AudioInput, load_audio
 from ..backends.base import ProgressCallback, SpeakerCount
 from .encoder import VoiceEncoder, encoder_for
+from .known import KnownSpeakers, known_voiceprints
 from .live import NamingSession
 from .naming import NamingSettings, check_encoder, name_speakers
 from .voiceprint import Voiceprint
 
-__all__ = ["NamingBackend"]
+__all__ = ["NamingBackend", "naming_backend"]
 
 
 class NamingBackend:
@@ -31,6 +32,11 @@ class NamingBackend:
         self.name = backend.name
         self.binarization = backend.binarization
 
+    @property
+    def names(self) -> frozenset[str]:
+        """The known speakers' names."""
+        return frozenset(voiceprint.name for voiceprint in self.voiceprints)
+
     def diarize(self, audio: AudioInput, speakers: SpeakerCount = SpeakerCount(),
                 progress: ProgressCallback | None = None) -> SpeakerActivity:
         waveform = load_audio(audio)
@@ -43,3 +49,12 @@ class NamingBackend:
 
     def restore_session(self, snapshot: bytes) -> NamingSession:
         return NamingSession.restore((self.backend, self.encoder), snapshot)
+
+
+def naming_backend(backend, known_speakers: KnownSpeakers = None):
+    """``backend`` itself without known speakers, else a :class:`NamingBackend` of it (the faces'
+    ``known_speakers=`` argument, in any form :func:`~.known.known_voiceprints` reads)."""
+    if known_speakers is None:
+        return backend
+    encoder = encoder_for(backend)
+    return NamingBackend(backend, known_voiceprints(known_speakers, encoder), encoder)

@@ -27,7 +27,7 @@ from ..activity import SpeakerActivity
 from ..audio import SAMPLE_RATE
 from ..backends.session import BaseSession
 from .encoder import MIN_SPAN, VoiceEncoder
-from .naming import NamingSettings, solo_spans
+from .naming import NamingSettings, SpeakerMatch, solo_spans
 from .voiceprint import Voiceprint
 
 __all__ = ["CHUNK_SECONDS", "NamingSession"]
@@ -78,6 +78,12 @@ class NamingSession(BaseSession):
     def labels(self) -> tuple[str, ...]:
         """The inner session's labels (``speaker_N``): blocks keep them, so they concatenate."""
         return tuple(self.inner.labels)
+
+    def matches(self) -> tuple[SpeakerMatch, ...]:
+        """Per speaker so far, the name it took (or none) with its score, and the seconds embedded."""
+        return tuple(SpeakerMatch(label, self.names.get(label), self.scores.get(label),
+                                  round(self._voices[label].seconds, 3) if label in self._voices else 0.0)
+                     for label in self.inner.labels)
 
     def named(self, activity: SpeakerActivity) -> SpeakerActivity:
         """``activity`` (blocks of this session, or their concatenation) with the names known now."""
