@@ -170,3 +170,22 @@ def test_known_speakers_of_a_wrong_type_are_refused():
         known_voiceprints(42)  # type: ignore[arg-type]
     with pytest.raises(InvalidOptionError, match="Voiceprint objects"):
         known_voiceprints(["alice.wav"])  # type: ignore[list-item]
+
+
+def test_transcribe_gives_words_the_names(conversation, embedded, voiceprints):
+    """The named transcript is the un-named one with its speakers renamed, word for word."""
+    import json
+
+    from audar_plugins import FakeRecognizer, transcribe
+    from audar_plugins.formats import render
+
+    clip = conversation[0][: 16_000 * 40]
+    plain = transcribe(clip, FakeRecognizer(), embedded, turns=None)
+    named = transcribe(clip, FakeRecognizer(), embedded, known_speakers=voiceprints, turns=None)
+    names = {match.speaker: match.label for match in named.speaker_matches}
+    assert {"alice", "bob"} <= set(names.values())
+    assert [names.get(w.speaker, w.speaker) for w in plain.words] == [w.speaker for w in named.words]
+    assert sum(w.speaker in ("alice", "bob") for w in named.words) > 20
+    segments = json.loads(render(named, "diarized_json"))["segments"]
+    assert {"alice", "bob"} <= {segment["speaker"] for segment in segments}
+    assert {entry["name"] for entry in json.loads(render(named, "json"))["speakers"]} >= {"alice", "bob"}
