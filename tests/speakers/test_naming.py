@@ -101,16 +101,24 @@ def test_a_third_party_backend_from_the_entry_points_gets_names(data, voiceprint
     assert result.annotation.labels() == ["bob"] and result.backend == "example-constant"
 
 
-def test_sortformer_speakers_are_relabelled_and_nothing_else(sortformer, conversation, voiceprints):
-    """A random tiny model's speakers mean nothing, but naming must leave its frames alone and
-    name a speaker only when its voice passes the rule."""
-    waveform, _ = conversation
-    plain = diarize(waveform[: 16_000 * 20], sortformer)
-    named = diarize(waveform[: 16_000 * 20], sortformer, known_speakers=voiceprints)
+@pytest.mark.parametrize("backend_fixture", ["sortformer", "sortformer_onnx"])
+def test_sortformer_speakers_are_relabelled_and_nothing_else(request, backend_fixture, conversation, voiceprints):
+    """A random tiny model's speakers mean nothing, but naming must leave its frames alone, offline
+    and live, and name a speaker only when its voice passes the rule."""
+    backend = request.getfixturevalue(backend_fixture)
+    waveform = conversation[0][: 16_000 * 20]
+    plain = diarize(waveform, backend)
+    named = diarize(waveform, backend, known_speakers=voiceprints)
     np.testing.assert_array_equal(named.activity.probabilities, plain.activity.probabilities)
     for match, label in zip(named.speakers, named.activity.labels):
         assert label == (match.name or match.speaker)
         assert match.name is None or match.score >= 0.5
+    raw, live = backend.open_session(), NamingBackend(backend, voiceprints).open_session()
+    for start in range(0, waveform.size, 12_000):
+        a, b = raw.push(waveform[start : start + 12_000]), live.push(waveform[start : start + 12_000])
+        assert a.labels == b.labels
+        np.testing.assert_array_equal(a.probabilities, b.probabilities)
+    np.testing.assert_array_equal(raw.flush().probabilities, live.flush().probabilities)
 
 
 def test_live_names_come_once_and_stay_through_a_snapshot(conversation, embedded, voiceprints):
