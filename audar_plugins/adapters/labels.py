@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection
 
 from pyannote.core import Annotation
@@ -15,6 +16,9 @@ def pyannote_names(activity: SpeakerActivity, annotation: Annotation, known: Col
     """``SPEAKER_00, SPEAKER_01, ...`` for the speakers who speak in ``annotation``, in the backend's column
     order; a known speaker's name (one of ``known``) stays as it is."""
     speaking = set(annotation.labels())
-    ordered = [label for label in activity.labels if label in speaking and label not in known]
-    names = {label: f"SPEAKER_{index:02d}" for index, label in enumerate(ordered)}
-    return {**names, **{label: label for label in activity.labels if label in speaking and label in known}}
+    names = {label: label for label in activity.labels if label in speaking and label in known}
+    numbers = (f"SPEAKER_{index:02d}" for index in itertools.count())
+    for label in activity.labels:
+        if label in speaking and label not in known:
+            names[label] = next(name for name in numbers if name not in known)
+    return names

@@ -26,13 +26,16 @@ def add_parser(subcommands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Enrol the clips and write the voiceprint; 1 on a clip that cannot be enrolled."""
-    from ..speakers import enroll, file_name, write_voiceprint
+    from ..speakers import enroll, file_name, read_voiceprint, write_voiceprint
 
     voiceprint = enroll(args.name, args.clips)
     folder = Path(args.output)
+    target = folder / file_name(args.name)
+    if target.exists() and read_voiceprint(target).name != args.name:
+        raise AudarError(f"{target} holds the voiceprint of {read_voiceprint(target).name!r}, not {args.name!r}: "
+                         "give another --output folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / file_name(args.name)
         write_voiceprint(voiceprint, target)
     except OSError as error:
         raise AudarError(f"cannot write the voiceprint in {folder}: {error.strerror}") from None

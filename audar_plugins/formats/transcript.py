@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import FormatError
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TRANSCRIPT_FORMATS",
     "render",
+    "next_letter",
     "speaker_letters",
     "speaker_matches_json",
     "to_annotation",
@@ -79,9 +80,19 @@ def speaker_letters(transcript: Transcript) -> dict[str, str]:
     """OpenAI's speaker names: a known speaker's name, else "A", "B", ... in order of first
     appearance among the others ("AA" after "Z")."""
     named = {match.name for match in transcript.speaker_matches if match.name is not None}
-    unnamed = [speaker for speaker in transcript.speakers if speaker not in named]
-    letters = {speaker: letter_name(index) for index, speaker in enumerate(unnamed)}
-    return {speaker: speaker if speaker in named else letters[speaker] for speaker in transcript.speakers}
+    names: dict[str, str] = {}
+    for speaker in transcript.speakers:
+        names[speaker] = speaker if speaker in named else next_letter(names.values(), named)
+    return names
+
+
+def next_letter(given: Iterable[str], known: Collection[str] = ()) -> str:
+    """The first of OpenAI's speaker names ("A", "B", ...) neither ``given`` nor a known speaker's name."""
+    taken = {*given, *known}
+    index = 0
+    while letter_name(index) in taken:
+        index += 1
+    return letter_name(index)
 
 
 def letter_name(index: int) -> str:

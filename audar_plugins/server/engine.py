@@ -83,8 +83,10 @@ class Engine:
     def load_voices(self, folder: str) -> None:
         """Know the speakers of a folder of voiceprints (``audar enroll``) in every request."""
         from ..speakers import known_voiceprints
+        from ..speakers.naming import check_encoder
 
         self.voiceprints = known_voiceprints(folder, self.encoder)
+        check_encoder(self.voiceprints, self.encoder)
         logger.info("%d known speaker(s) from the voices folder", len(self.voiceprints))
 
     @cached_property

@@ -26,7 +26,7 @@ from ..alignment.settled import TurnSettler
 from ..alignment.streaming import StreamingAligner
 from ..alignment.turns import Turn, TurnOptions, join_words
 from ..alignment.words import Word
-from ..formats.transcript import letter_name
+from ..formats.transcript import next_letter
 from .transcription import Transcription
 
 __all__ = ["transcription_events"]
@@ -85,8 +85,9 @@ def _text_events(run: Transcription) -> Iterator[dict[str, Any]]:
 class _Turns:
     """Turns to events, numbering segments as ``diarized_json`` does (turns with times only)."""
 
-    def __init__(self, letters: bool) -> None:
+    def __init__(self, letters: bool, known: frozenset[str] = frozenset()) -> None:
         self.letters = letters
+        self.known = known  # known speakers' names: kept, and never given as letters
         self.segments = 0
         self.texts: list[str] = []  # the words' texts, sent
         self.deltas = _Deltas()
@@ -96,7 +97,8 @@ class _Turns:
         self.texts += [word.text for word in turn.words]
         for word in turn.words:
             if word.speaker is not None and word.speaker not in self.names:
-                self.names[word.speaker] = letter_name(len(self.names))
+                self.names[word.speaker] = (word.speaker if word.speaker in self.known
+                                            else next_letter(self.names.values(), self.known))
         segment_id = None
         if turn.start is not None and turn.end is not None:
             segment_id = f"seg_{self.segments}"
@@ -120,7 +122,7 @@ def _turn_events(run: Transcription, letters: bool) -> Iterator[dict[str, Any]]:
     aligner = StreamingAligner()
     aligner.push_activity(run.activity)  # all of it: each word is final once its pause (if any) is known
     settler = TurnSettler(TurnOptions())
-    turns = _Turns(letters)
+    turns = _Turns(letters, frozenset(m.name for m in run.speaker_matches if m.name is not None))
     held: list[Turn] = []  # settled, waiting until the words' joining is fixed
     fixed = False
     for segment in run.decoded():

@@ -36,12 +36,15 @@ _RESERVED = re.compile(r"speaker_\d+")
 
 
 def check_name(name: object) -> str:
-    """``name`` if it can name a speaker: a non-empty string of at most 64 characters, not of
-    the ``speaker_N`` form unnamed speakers keep; else :class:`InvalidOptionError`."""
+    """``name`` if it can name a speaker: a non-empty string of at most 64 characters without
+    whitespace, not of the ``speaker_N`` form unnamed speakers keep; else :class:`InvalidOptionError`."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidOptionError(f"a speaker name must be a non-empty string, got {name!r}")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidOptionError(f"speaker name {name[:20]!r}... is longer than {MAX_NAME_LENGTH} characters")
+    if any(character.isspace() for character in name):
+        raise InvalidOptionError(f"speaker name {name!r} has whitespace, which RTTM cannot hold: write it as "
+                                 f"{'_'.join(name.split())!r}")
     if _RESERVED.fullmatch(name):
         raise InvalidOptionError(f"{name!r} cannot name a known speaker: speaker_N is what unnamed speakers are called")
     return name

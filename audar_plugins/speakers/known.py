@@ -33,6 +33,8 @@ def known_voiceprints(known: KnownSpeakers, encoder: VoiceEncoder | None = None)
     if isinstance(known, Voiceprint):
         voiceprints = [known]
     elif isinstance(known, (str, os.PathLike)):
+        if not os.fspath(known).strip():
+            raise InvalidOptionError("known_speakers is an empty path: give a folder or file of voiceprints")
         path = Path(known)
         voiceprints = read_voiceprints(path) if path.is_dir() else [read_voiceprint(path)]
     elif isinstance(known, Mapping):

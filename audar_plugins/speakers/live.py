@@ -140,13 +140,14 @@ class NamingSession(BaseSession):
         if voice.seconds < max(self.live_min_speech, self.settings.min_speech) or not voice.total.any():
             return
         similarity = np.stack([v.embedding for v in self.voiceprints]) @ (voice.total / np.linalg.norm(voice.total))
-        best = int(np.argmax(similarity))
         taken = set(self.names.values())
+        free = [k for k, v in enumerate(self.voiceprints) if v.name not in taken]
+        if not free:
+            return
+        best = max(free, key=lambda k: similarity[k])
         runner_up = np.delete(similarity, best).max() if similarity.size > 1 else -1.0
-        name = self.voiceprints[best].name
-        if (name not in taken and similarity[best] >= self.settings.threshold
-                and similarity[best] - runner_up >= self.settings.margin):
-            self.names[label] = name
+        if similarity[best] >= self.settings.threshold and similarity[best] - runner_up >= self.settings.margin:
+            self.names[label] = self.voiceprints[best].name
             self.scores[label] = float(similarity[best])
 
     # -- snapshots -----------------------------------------------------------------------------
@@ -183,6 +184,12 @@ class NamingSession(BaseSession):
         return session
 
     def _restore_state(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        try:
+            self._restore(header, arrays)
+        except AttributeError as error:  # a header value of the wrong kind
+            raise ValueError(str(error)) from None
+
+    def _restore(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.inner = self._backend.restore_session(arrays["inner"].tobytes())
         self.frame_duration = self.inner.frame_duration
         embeddings = arrays["voiceprints"]

@@ -146,7 +146,11 @@ def check_encoder(voiceprints: Sequence[Voiceprint], encoder: VoiceEncoder) -> N
     """:class:`VoiceprintError` for a voiceprint another speaker encoder made."""
     from ..errors import VoiceprintError
 
+    dimension = encoder.models.encoder.dimension
     for voiceprint in voiceprints:
         if voiceprint.encoder != encoder.identity:
             raise VoiceprintError(f"the voiceprint of {voiceprint.name!r} was made with {voiceprint.encoder}, "
                                   f"not {encoder.identity}: enrol the speaker again")
+        if voiceprint.embedding.size != dimension:
+            raise VoiceprintError(f"the voiceprint of {voiceprint.name!r} has {voiceprint.embedding.size} values, "
+                                  f"not the encoder's {dimension}: enrol the speaker again")

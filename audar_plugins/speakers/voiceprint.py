@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -99,8 +100,9 @@ def read_voiceprint(file: str | os.PathLike | BinaryIO) -> Voiceprint:
         raise
     except FileNotFoundError:
         raise VoiceprintError(f"no voiceprint file {where}") from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise VoiceprintError(f"{where} is not a voiceprint file: {error}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError, OverflowError, KeyError, TypeError,
+            AttributeError) as error:
+        raise VoiceprintError(f"{where} is not a voiceprint file: {type(error).__name__}: {error}") from None
 
 
 def read_voiceprints(folder: str | os.PathLike) -> list[Voiceprint]:

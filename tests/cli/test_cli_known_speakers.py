@@ -78,6 +78,13 @@ def test_bad_known_speakers_are_clear_errors(conversation, data, capsys, argumen
     assert message in error and "Traceback" not in error
 
 
+def test_enroll_keeps_another_name_s_file(data, voices, capsys):
+    """Re-enrolling a name replaces its file; a name whose file name holds another name is refused."""
+    assert audar(["enroll", "bob?", str(librispeech_clip(data, "2033")), "--output", str(voices)]) == 1
+    assert "bob.npz holds the voiceprint of 'bob', not 'bob?'" in capsys.readouterr().err
+    assert audar(["enroll", "bob", str(librispeech_clip(data, "1998")), "--output", str(voices)]) == 0
+
+
 def test_enroll_refuses_a_silent_clip_by_name(tmp_path, capsys):
     sf.write(tmp_path / "quiet.wav", np.zeros(16_000 * 4, dtype=np.float32), 16_000)
     assert audar(["enroll", "alice", str(tmp_path / "quiet.wav"), "--output", str(tmp_path / "voices")]) == 1

@@ -112,6 +112,15 @@ def test_the_sdk_gets_the_names_back_in_diarized_json(client, conversation, refe
     assert speakers - {"alice", "bob"} <= {"A", "B"}
 
 
+def test_streamed_diarized_json_carries_the_names_too(client, conversation, references):
+    audio, _ = conversation
+    events = client.audio.transcriptions.create(
+        model="gpt-4o-transcribe-diarize", file=("call.wav", audio[: 16_000 * 2 * 30]), response_format="diarized_json",
+        stream=True, extra_body={"known_speaker_names": ["alice"], "known_speaker_references": [references["alice"]]})
+    speakers = {event.speaker for event in events if event.type == "transcript.text.segment"}
+    assert "alice" in speakers and speakers - {"alice"} <= {"A", "B"}
+
+
 def test_our_json_carries_names_and_scores(http, conversation, references):
     audio, _ = conversation
     response = http.post("/v1/audio/transcriptions", files={"file": ("call.wav", audio)}, data={

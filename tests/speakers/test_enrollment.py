@@ -30,17 +30,17 @@ def _wav(samples: np.ndarray) -> bytes:
 
 def test_a_voiceprint_file_holds_json_and_an_array_and_reads_back(data, encoder, tmp_path):
     clips = sorted((data / "librispeech/2033").glob("*.flac"))[:2]
-    voiceprint = enroll("Zoë O'Neil", clips, encoder)
+    voiceprint = enroll("Zoë-O'Neil", clips, encoder)
     assert voiceprint.clips == 2 and 5 < voiceprint.speech <= 16.3
     assert voiceprint.encoder.startswith("campplus_sv_zh_en_16k-common_advanced@")
     path = tmp_path / file_name(voiceprint.name)
     write_voiceprint(voiceprint, path)
-    assert path.name == "Zoë_O_Neil.npz"
+    assert path.name == "Zoë-O_Neil.npz"
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == ["embedding.npy", "header.npy"]
     with np.load(path, allow_pickle=False) as raw:  # nothing pickled
         header = json.loads(str(raw["header"]))
-    assert header == {"format": 1, "name": "Zoë O'Neil", "encoder": voiceprint.encoder, "clips": 2,
+    assert header == {"format": 1, "name": "Zoë-O'Neil", "encoder": voiceprint.encoder, "clips": 2,
                       "speech": round(voiceprint.speech, 3)}
     again = read_voiceprint(path)
     assert again.name == voiceprint.name and again.encoder == voiceprint.encoder
@@ -68,6 +68,16 @@ def test_files_that_are_not_voiceprints_are_refused(tmp_path):
         read_voiceprint(tmp_path / "future.npz")
     with pytest.raises(VoiceprintError, match="no voiceprint file"):
         read_voiceprint(tmp_path / "missing.npz")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(VoiceprintError, match="not a voiceprint file"):
+        read_voiceprint(tmp_path / "empty.npz")
+    np.save(tmp_path / "array.npy", np.ones(3))
+    with pytest.raises(VoiceprintError, match="not a voiceprint file"):
+        read_voiceprint(tmp_path / "array.npy")
+    np.savez(tmp_path / "huge.npz", embedding=np.ones(3), header=np.array(
+        '{"format": 1, "name": "a", "encoder": "e", "clips": Infinity, "speech": 1}'))
+    with pytest.raises(VoiceprintError, match="not a voiceprint file"):
+        read_voiceprint(tmp_path / "huge.npz")
 
 
 @pytest.fixture(scope="module")

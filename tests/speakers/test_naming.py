@@ -157,14 +157,35 @@ def test_live_names_come_once_and_stay_through_a_snapshot(conversation, embedded
 
 def test_voiceprints_of_another_encoder_are_refused(conversation, embedded, voiceprints):
     other = Voiceprint("dave", voiceprints[0].embedding, "someone-elses-encoder@123")
-    with pytest.raises(VoiceprintError, match="enrol the speaker again"):
+    with pytest.raises(VoiceprintError, match="made with someone-elses-encoder@123"):
         diarize(conversation[0][:16_000 * 5], embedded, known_speakers=[other])
+    short = Voiceprint("erin", voiceprints[0].embedding[:100], voiceprints[0].encoder)
+    with pytest.raises(VoiceprintError, match="has 100 values, not the encoder's 192"):
+        diarize(conversation[0][:16_000 * 5], embedded, known_speakers=[short])
+
+
+def test_names_never_collide_with_the_labels_of_unnamed_speakers():
+    """OpenAI's letters and pyannote's SPEAKER_NN skip the names known speakers already hold."""
+    from pyannote.core import Annotation, Segment
+
+    from audar_plugins.activity import SpeakerActivity
+    from audar_plugins.adapters.labels import pyannote_names
+    from audar_plugins.formats.transcript import next_letter
+
+    assert next_letter([], {"A"}) == "B" and next_letter(["B"], {"A", "C"}) == "D"
+    activity = SpeakerActivity(np.ones((10, 3)), 0.1, labels=("SPEAKER_00", "speaker_1", "speaker_2"))
+    annotation = Annotation()
+    for index, label in enumerate(activity.labels):
+        annotation[Segment(index, index + 1)] = label
+    assert pyannote_names(activity, annotation, {"SPEAKER_00"}) == {
+        "SPEAKER_00": "SPEAKER_00", "speaker_1": "SPEAKER_01", "speaker_2": "SPEAKER_02"}
 
 
 @pytest.mark.parametrize(("known", "says"), [
     ([("alice", 0), ("alice", 1)], "repeated: alice"),
     ([("", 0)], "non-empty"),
     ([("speaker_1", 0)], "unnamed speakers"),
+    ([("Jane Doe", 0)], "write it as 'Jane_Doe'"),
     ([(f"p{k}", 0) for k in range(33)], "at most 32"),
 ])
 def test_bad_names_are_refused(voiceprints, known, says):
@@ -178,6 +199,8 @@ def test_known_speakers_of_a_wrong_type_are_refused():
         known_voiceprints(42)  # type: ignore[arg-type]
     with pytest.raises(InvalidOptionError, match="Voiceprint objects"):
         known_voiceprints(["alice.wav"])  # type: ignore[list-item]
+    with pytest.raises(InvalidOptionError, match="empty path"):
+        known_voiceprints("")
 
 
 def test_transcribe_gives_words_the_names(conversation, embedded, voiceprints):

@@ -225,7 +225,9 @@ class Connection:
         if self.stream.received:
             raise APIError("known speakers are set before the first audio of a session", 400,
                            "session.known_speaker_names", "known_speakers_after_audio")
-        voiceprints = await engine.run(voiceprints_for, references, engine.voiceprints, engine.encoder, lane="live")
+        # the encoder's first use may load its models: on a worker thread, never on the event loop
+        voiceprints = await engine.run(lambda: voiceprints_for(references, engine.voiceprints, engine.encoder),
+                                       lane="live")
         self.stream.name_speakers(NamingBackend(engine.backend, voiceprints, engine.encoder))
 
     async def end(self) -> None:

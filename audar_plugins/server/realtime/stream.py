@@ -266,6 +266,7 @@ class RealtimeStream:
         with self._lock:
             snapshot = self._session.snapshot() if not self._session.closed else None
         return {"snapshot": snapshot, "backend": self.backend, "announced": set(self._announced),
+                "speakers": self._speakers,
                 "buffer": self._buffer, "aligner": self._aligner, "received": self.received,
                 "items": self._items, "last_item": self._last_item, "turn_detection": self.turn_detection,
                 "id": self.id, "keep_activity": self.keep_activity}
@@ -274,7 +275,7 @@ class RealtimeStream:
     def resume(cls, parked: dict[str, Any]) -> RealtimeStream:
         """The stream :meth:`park` saved, its backend session restored from the snapshot."""
         backend = parked["backend"]  # the stream's own: with known speakers, a NamingBackend of the server's
-        stream = cls(backend, session=backend.restore_session(parked["snapshot"]),
+        stream = cls(backend, parked["speakers"], session=backend.restore_session(parked["snapshot"]),
                      keep_activity=parked["keep_activity"])
         stream.id = parked["id"]
         stream._buffer, stream._aligner, stream.received = parked["buffer"], parked["aligner"], parked["received"]
