@@ -22,7 +22,7 @@ from .errors import InvalidOptionError
 if TYPE_CHECKING:
     from pyannote.core import Annotation, SlidingWindowFeature
 
-__all__ = ["Binarization", "SpeakerActivity", "default_labels", "hysteresis"]
+__all__ = ["Binarization", "SpeakerActivity", "default_labels", "hysteresis", "runs"]
 
 _GRID = 0.01
 """Segment boundaries lie on this grid (seconds), as in NeMo's post-processing."""
@@ -287,6 +287,12 @@ def _binarize(probabilities: np.ndarray, frame_duration: float, offset: float, o
     shifted = (segments + np.float32(offset)).tolist()
     rounded = np.array([[round(s, 2), round(e, 2)] for s, e in shifted], dtype=np.float64).reshape(-1, 2)
     return rounded[rounded[:, 0] < rounded[:, 1]]
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` index ranges of the runs of true values in a 1-D ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask).astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
 def hysteresis(values: np.ndarray, onset: float, offset: float) -> np.ndarray:

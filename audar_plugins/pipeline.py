@@ -96,13 +96,11 @@ def diarize(
     if known_speakers is None:
         activity = backend.diarize(audio, speakers=speakers, progress=progress)
     else:
-        from .speakers import NamingSettings, encoder_for, known_voiceprints, name_speakers
+        from .speakers import naming_backend
 
-        encoder = encoder_for(backend)
-        voiceprints = known_voiceprints(known_speakers, encoder)
+        namer = naming_backend(backend, known_speakers, naming)
         waveform = load_audio(audio)
-        activity = backend.diarize(waveform, speakers=speakers, progress=progress)
-        named = name_speakers(waveform, activity, voiceprints, encoder, naming or NamingSettings())
+        named = namer.name_activity(waveform, backend.diarize(waveform, speakers=speakers, progress=progress))
         activity, matches = named.activity, named.matches
     binarization = binarization or backend.binarization
     annotation = activity.to_annotation(binarization, uri=uri)

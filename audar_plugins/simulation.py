@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .activity import runs
 from .audio import SAMPLE_RATE
 from .errors import InvalidOptionError
 
@@ -90,9 +91,8 @@ def speech_regions(
     voiced = voiced_frames(waveform) & loud
     margin = int(round(voiced_margin / _ENERGY_FRAME))
     speech = binary_dilation(voiced, np.ones(2 * margin + 1, dtype=bool)) & loud if voiced.any() else voiced
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], speech.astype(np.int8), [0]])))
     merged: list[list[int]] = []
-    for start, end in zip(edges[::2], edges[1::2]):
+    for start, end in runs(speech):
         if merged and (start - merged[-1][1]) * _ENERGY_FRAME < min_pause:
             merged[-1][1] = end
         else:

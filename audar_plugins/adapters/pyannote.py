@@ -22,7 +22,7 @@ from pyannote.pipeline.parameter import Uniform
 from ..activity import Binarization, SpeakerActivity
 from ..backends.base import SpeakerCount
 from ..registry import DEFAULT_BACKEND, load_backend
-from ..speakers.backend import naming_backend
+from ..speakers import naming_backend
 from .labels import pyannote_names
 
 __all__ = ["AudarSpeakerDiarization"]

@@ -31,7 +31,7 @@ from ..alignment.words import attribute_spans, coverage_of
 from ..audio import SAMPLE_RATE
 from ..backends.base import SpeakerCount
 from ..registry import DEFAULT_BACKEND, available_backends, load_backend
-from ..speakers.backend import naming_backend
+from ..speakers import naming_backend
 from .labels import pyannote_names
 
 if TYPE_CHECKING:

@@ -18,15 +18,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from ..activity import SpeakerActivity
 from ..errors import AudarError
-from ..speakers import SpeakerMatch, VoiceEncoder, Voiceprint, enroll, known_voiceprints, name_speakers
+from ..speakers import NamingBackend, VoiceEncoder, Voiceprint, enroll, known_voiceprints
 from ..speakers.enrollment import check_name
 from .errors import APIError
 
-__all__ = ["MAX_REFERENCES", "MAX_REFERENCE_BYTES", "Naming", "SpeakerReference", "naming_for",
+__all__ = ["MAX_REFERENCES", "MAX_REFERENCE_BYTES", "SpeakerReference", "naming_for",
            "parse_known_speakers", "voiceprints_for"]
 
 MAX_REFERENCES = 8
@@ -119,22 +116,10 @@ def voiceprints_for(references: Sequence[SpeakerReference], server_voices: Seque
         raise APIError(str(error), 400, NAMES, "invalid_value") from None
 
 
-@dataclass(frozen=True)
-class Naming:
-    """The known speakers of one request, ready to name a diarization."""
-
-    voiceprints: tuple[Voiceprint, ...] = field(repr=False)
-    encoder: VoiceEncoder = field(repr=False)
-
-    def name(self, waveform: np.ndarray, activity: SpeakerActivity) -> tuple[SpeakerActivity, tuple[SpeakerMatch, ...]]:
-        named = name_speakers(waveform, activity, self.voiceprints, self.encoder)
-        return named.activity, named.matches
-
-
-def naming_for(references: Sequence[SpeakerReference], server_voices: Sequence[Voiceprint],
-               encoder: Callable[[], VoiceEncoder]) -> Naming | None:
-    """The request's :class:`Naming`, or ``None`` when neither it nor the server knows a speaker."""
+def naming_for(backend, references: Sequence[SpeakerReference], server_voices: Sequence[Voiceprint],
+               encoder: Callable[[], VoiceEncoder]) -> NamingBackend | None:
+    """``backend`` naming the request's known speakers, or ``None`` when neither it nor the server knows one."""
     if not references and not server_voices:
         return None
     speaker_encoder = encoder()
-    return Naming(tuple(voiceprints_for(references, server_voices, speaker_encoder)), speaker_encoder)
+    return NamingBackend(backend, voiceprints_for(references, server_voices, speaker_encoder), speaker_encoder)

@@ -74,7 +74,8 @@ async def transcriptions(request: Request) -> Response:
 
 def _start_transcription(engine: Engine, job: TranscriptionRequest) -> Transcription:
     assert engine.recognizer is not None, "the route refuses transcriptions without an ASR model"
-    naming = naming_for(job.known_speakers, engine.voiceprints, lambda: engine.encoder) if job.diarize else None
+    naming = (naming_for(engine.backend, job.known_speakers, engine.voiceprints, lambda: engine.encoder)
+              if job.diarize else None)
     waveform = decode_upload(job.upload, engine.settings.max_audio_seconds)
     return Transcription(engine.recognizer, engine.backend, waveform, job, engine.settings.asr_time_factor, naming)
 
@@ -94,7 +95,7 @@ async def diarizations(request: Request) -> Response:
 
 
 def _diarize(engine: Engine, job: DiarizationRequest) -> str:
-    naming = naming_for(job.known_speakers, engine.voiceprints, lambda: engine.encoder)
+    naming = naming_for(engine.backend, job.known_speakers, engine.voiceprints, lambda: engine.encoder)
     waveform = decode_upload(job.upload, engine.settings.max_audio_seconds)
     speakers = job.speakers
     result = diarize(waveform, engine.backend, speakers.num_speakers, speakers.min_speakers, speakers.max_speakers,

@@ -24,11 +24,10 @@ from ..alignment.turns import join_words
 from ..alignment.words import Word
 from ..audio import SAMPLE_RATE
 from ..backends.base import Backend
-from ..speakers import SpeakerMatch
+from ..speakers import NamingBackend, SpeakerMatch
 from ..transcription import RecognizedSegment, Recognizer
 from .errors import APIError
 from .forms import TranscriptionRequest
-from .known_speakers import Naming
 from .settings import ASR_GRACE_SECONDS
 
 __all__ = ["Transcription", "TranscriptionResult", "within_time"]
@@ -75,7 +74,8 @@ class Transcription:
     """
 
     def __init__(self, recognizer: Recognizer, backend: Backend, waveform: np.ndarray,
-                 request: TranscriptionRequest, time_factor: float = math.inf, naming: Naming | None = None) -> None:
+                 request: TranscriptionRequest, time_factor: float = math.inf,
+                 naming: NamingBackend | None = None) -> None:
         self.request = request
         self.duration = waveform.shape[0] / SAMPLE_RATE
         self.activity: SpeakerActivity | None = (
@@ -83,7 +83,8 @@ class Transcription:
         )
         self.speaker_matches: tuple[SpeakerMatch, ...] = ()
         if self.activity is not None and naming is not None:
-            self.activity, self.speaker_matches = naming.name(waveform, self.activity)
+            named = naming.name_activity(waveform, self.activity)
+            self.activity, self.speaker_matches = named.activity, named.matches
         try:
             recognition = recognizer.recognize(waveform, request.language, **request.recognizer_options())
         except ValueError as error:

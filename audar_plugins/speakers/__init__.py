@@ -1,6 +1,6 @@
 """Known speakers: voiceprints from reference clips, and names on any backend's speakers."""
 
-from .backend import NamingBackend
+from .backend import NamingBackend, naming_backend
 from .encoder import VoiceEncoder, encoder_for, shared_encoder
 from .enrollment import enroll
 from .known import MAX_KNOWN_SPEAKERS, KnownSpeakers, known_voiceprints
@@ -23,6 +23,7 @@ __all__ = [
     "file_name",
     "known_voiceprints",
     "name_speakers",
+    "naming_backend",
     "read_voiceprint",
     "read_voiceprints",
     "shared_encoder",

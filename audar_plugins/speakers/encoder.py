@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..activity import runs
 from ..audio import SAMPLE_RATE
 
 __all__ = ["CHUNK_SECONDS", "MIN_SPAN", "VoiceEncoder", "encoder_for", "shared_encoder"]
@@ -89,16 +90,15 @@ class VoiceEncoder:
         """Sample ranges ``[start, stop)`` where Silero VAD hears speech."""
         from ..backends.embedded.vad import VAD_FRAME_SAMPLES
 
-        speech = self.models.vad(waveform) > threshold
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], speech.astype(np.int8), [0]])))
-        return [(int(start) * VAD_FRAME_SAMPLES, min(int(stop) * VAD_FRAME_SAMPLES, waveform.shape[0]))
-                for start, stop in zip(edges[::2], edges[1::2])]
+        return [(start * VAD_FRAME_SAMPLES, min(stop * VAD_FRAME_SAMPLES, waveform.shape[0]))
+                for start, stop in runs(self.models.vad(waveform) > threshold)]
 
     def embed(self, waveform: np.ndarray, spans: Sequence[tuple[int, int]], max_speech: float = 60.0
               ) -> tuple[np.ndarray | None, float]:
         """The voice in ``spans`` (sample ranges) of ``waveform``: a unit vector, or ``None`` when no
         span is long enough, and the seconds of speech it was computed from."""
         from ..backends.embedded.fbank import fbank, normalized
+        from ..backends.embedded.speaker_clusters import normalize
 
         shortest = int(MIN_SPAN * SAMPLE_RATE)
         usable = sorted(((start, stop) for start, stop in spans if stop - start >= shortest),
@@ -122,8 +122,6 @@ class VoiceEncoder:
         if len(bounds) > 1 and frames.shape[0] - bounds[-1] < MIN_CHUNK_SECONDS * 100:
             bounds.pop()
         chunks = [normalized(frames[first:stop]) for first, stop in zip(bounds, [*bounds[1:], frames.shape[0]])]
-        embeddings = self.models.encoder.embed(chunks)
-        embeddings /= np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-        voice = embeddings.mean(axis=0)
+        voice = normalize(normalize(self.models.encoder.embed(chunks)).mean(axis=0))
         seconds = sum(stop - start for start, stop in chosen) / SAMPLE_RATE
-        return (voice / max(float(np.linalg.norm(voice)), 1e-12)).astype(np.float32), seconds
+        return voice.astype(np.float32), seconds

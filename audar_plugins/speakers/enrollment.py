@@ -110,16 +110,16 @@ def _several_voices(waveform: np.ndarray, spans: list[tuple[int, int]], encoder:
     from scipy.cluster.hierarchy import fcluster, linkage
 
     from ..backends.embedded.fbank import fbank, normalized
+    from ..backends.embedded.speaker_clusters import normalize
 
     frames = np.concatenate([fbank(waveform[start:stop]) for start, stop in spans])
     size = int(PIECE_SECONDS * 100)
     pieces = [normalized(frames[first : first + size]) for first in range(0, frames.shape[0] - size + 1, size)]
     if len(pieces) < 2 * MIN_OTHER_PIECES:
         return False
-    voices = encoder.models.encoder.embed(pieces)
-    voices /= np.maximum(np.linalg.norm(voices, axis=1, keepdims=True), 1e-12)
+    voices = normalize(encoder.models.encoder.embed(pieces))
     groups = fcluster(linkage(voices, method="average", metric="cosine"), 2, criterion="maxclust")
     if np.bincount(groups, minlength=3)[1:].min() < MIN_OTHER_PIECES:
         return False
-    first, second = (voices[groups == group].mean(axis=0) for group in (1, 2))
-    return float(first @ second / (np.linalg.norm(first) * np.linalg.norm(second))) < MAX_SAME_VOICE
+    first, second = (normalize(voices[groups == group].mean(axis=0)) for group in (1, 2))
+    return float(first @ second) < MAX_SAME_VOICE

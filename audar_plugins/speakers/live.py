@@ -25,6 +25,7 @@ import numpy as np
 
 from ..activity import SpeakerActivity
 from ..audio import SAMPLE_RATE
+from ..backends.embedded.speaker_clusters import normalize
 from ..backends.session import BaseSession
 from .encoder import MIN_SPAN, VoiceEncoder
 from .naming import NamingSettings, SpeakerMatch, solo_spans
@@ -139,7 +140,7 @@ class NamingSession(BaseSession):
     def _try_naming(self, label: str, voice: _Voice) -> None:
         if voice.seconds < max(self.live_min_speech, self.settings.min_speech) or not voice.total.any():
             return
-        similarity = np.stack([v.embedding for v in self.voiceprints]) @ (voice.total / np.linalg.norm(voice.total))
+        similarity = np.stack([v.embedding for v in self.voiceprints]) @ normalize(voice.total)
         taken = set(self.names.values())
         free = [k for k, v in enumerate(self.voiceprints) if v.name not in taken]
         if not free:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..activity import SpeakerActivity
+from ..activity import SpeakerActivity, runs
 from ..audio import SAMPLE_RATE
-from ..errors import InvalidOptionError
+from ..errors import InvalidOptionError, VoiceprintError
 from .encoder import VoiceEncoder, shared_encoder
 from .voiceprint import Voiceprint
 
@@ -76,9 +76,8 @@ def solo_spans(activity: SpeakerActivity, speaker: int, samples: int) -> list[tu
     """Sample ranges where ``speaker`` (a column) alone is active."""
     active = activity.probabilities > 0.5
     solo = active[:, speaker] & (active.sum(axis=1) == 1)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], solo.astype(np.int8), [0]])))
     spans = []
-    for first, stop in zip(edges[::2].tolist(), edges[1::2].tolist()):
+    for first, stop in runs(solo):
         begin = int(round((activity.start + first * activity.frame_duration) * SAMPLE_RATE))
         end = min(samples, int(round((activity.start + stop * activity.frame_duration) * SAMPLE_RATE)))
         if end > begin:
@@ -144,8 +143,6 @@ def relabel(activity: SpeakerActivity, matches: Sequence[SpeakerMatch]) -> Speak
 
 def check_encoder(voiceprints: Sequence[Voiceprint], encoder: VoiceEncoder) -> None:
     """:class:`VoiceprintError` for a voiceprint another speaker encoder made."""
-    from ..errors import VoiceprintError
-
     dimension = encoder.models.encoder.dimension
     for voiceprint in voiceprints:
         if voiceprint.encoder != encoder.identity:

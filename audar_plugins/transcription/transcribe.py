@@ -74,12 +74,11 @@ def transcribe(
     recognizer = resolve_recognizer(recognizer)
     if isinstance(backend, str):
         backend = load_backend(backend)
-    voiceprints = None
-    if known_speakers is not None:
-        from ..speakers import encoder_for, known_voiceprints
+    namer = None
+    if known_speakers is not None:  # checked (and clips enrolled) before any decoding
+        from ..speakers import naming_backend
 
-        encoder = encoder_for(backend)
-        voiceprints = known_voiceprints(known_speakers, encoder)
+        namer = naming_backend(backend, known_speakers, naming)
     waveform = load_audio(audio)
     duration = waveform.shape[0] / SAMPLE_RATE
 
@@ -89,10 +88,8 @@ def transcribe(
 
     activity = backend.diarize(waveform, speakers, diarization_progress)
     matches: tuple[SpeakerMatch, ...] = ()
-    if voiceprints is not None:
-        from ..speakers import NamingSettings, name_speakers
-
-        named = name_speakers(waveform, activity, voiceprints, encoder, naming or NamingSettings())
+    if namer is not None:
+        named = namer.name_activity(waveform, activity)
         activity, matches = named.activity, named.matches
     recognition = recognizer.recognize(waveform, language=language, **recognizer_options)
     words: list[Word] = []

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...activity import SpeakerActivity, default_labels
+from ...activity import SpeakerActivity, default_labels, runs
 from .campplus import SpeakerEncoder
 from .fbank import fbank, normalized
 from .local_speakers import (
@@ -254,9 +254,8 @@ def _pieces(clean: np.ndarray, settings: OfflineSettings) -> list[tuple[int, int
     length = int(round(settings.piece / FRAME_SECONDS))
     hop = int(round(settings.hop / FRAME_SECONDS))
     shortest = int(round(settings.min_piece / FRAME_SECONDS))
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], clean.astype(np.int8), [0]])))
     pieces = []
-    for first, stop in zip(edges[::2].tolist(), edges[1::2].tolist()):
+    for first, stop in runs(clean):
         if stop - first < shortest:
             continue
         if stop - first <= length:

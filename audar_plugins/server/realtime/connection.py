@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
+from ...activity import runs
 from ...backends.base import SpeakerCount, StreamingBackend
 from ..client_values import number
 from ..errors import APIError, error_for
@@ -222,9 +223,7 @@ class Connection:
         from ..known_speakers import voiceprints_for
 
         engine = self.engine
-        if self.stream.received:
-            raise APIError("known speakers are set before the first audio of a session", 400,
-                           "session.known_speaker_names", "known_speakers_after_audio")
+        self.stream.check_no_audio_yet()  # before the work of enrolling
         # the encoder's first use may load its models: on a worker thread, never on the event loop
         voiceprints = await engine.run(lambda: voiceprints_for(references, engine.voiceprints, engine.encoder),
                                        lane="live")
@@ -366,7 +365,6 @@ def _active_spans(block) -> list[list[tuple[float, float]]]:
     """Each speaker's spans of frames over 0.5 in ``block``."""
     spans = []
     for column in block.probabilities.T:
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], (column > 0.5).astype(np.int8), [0]])))
         spans.append([(block.start + a * block.frame_duration, block.start + b * block.frame_duration)
-                      for a, b in zip(edges[::2], edges[1::2])])
+                      for a, b in runs(column > 0.5)])
     return spans

@@ -130,15 +130,19 @@ class RealtimeStream:
         self._announced.update(event["speaker"] for event in events)
         return events
 
+    def check_no_audio_yet(self) -> None:
+        """An ``APIError`` once audio has arrived: known speakers are set before it."""
+        from ..errors import APIError
+
+        if self.received or self._session.received_seconds:
+            raise APIError("known speakers are set before the first audio of a session", 400,
+                           "session.known_speaker_names", "known_speakers_after_audio")
+
     def name_speakers(self, backend: Any) -> None:
         """Diarize with ``backend`` (a :class:`~audar_plugins.speakers.NamingBackend` of this stream's
         backend) from now on; only before the first audio."""
-        from ..errors import APIError
-
         with self._lock:
-            if self.received or self._session.received_seconds:
-                raise APIError("known speakers are set before the first audio of a session", 400,
-                               "session.known_speaker_names", "known_speakers_after_audio")
+            self.check_no_audio_yet()
             self.backend = backend
             self._session = backend.open_session(speakers=self._speakers)
 
