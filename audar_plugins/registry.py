@@ -19,7 +19,7 @@ from typing import Any
 from .backends.base import Backend
 from .errors import AudarError, BackendLoadError, BackendNotFoundError
 
-__all__ = ["ENTRY_POINT_GROUP", "available_backends", "load_backend"]
+__all__ = ["ENTRY_POINT_GROUP", "available_backends", "backend_accepts", "load_backend"]
 
 ENTRY_POINT_GROUP = "audar_plugins.backends"
 DEFAULT_BACKEND = "embedded"
@@ -32,6 +32,20 @@ def _entry_points() -> dict[str, EntryPoint]:
 def available_backends() -> dict[str, str]:
     """Installed backends: name -> ``"module:attribute"`` it loads, sorted by name."""
     return {name: entry.value for name, entry in sorted(_entry_points().items())}
+
+
+def backend_accepts(name: str, option: str) -> bool:
+    """Whether the backend registered as ``name`` names the keyword ``option`` (False when it cannot be imported)."""
+    import inspect
+
+    entry = _entry_points().get(name)
+    if entry is None:
+        return False
+    try:
+        parameters = inspect.signature(entry.load()).parameters
+    except Exception:  # load_backend reports a broken backend, with its cause
+        return False
+    return option in parameters
 
 
 def load_backend(name: str = DEFAULT_BACKEND, **options: Any) -> Backend:

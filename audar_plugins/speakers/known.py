@@ -9,7 +9,7 @@ reference clip or a list of clips, enrolled on the spot. Names must be distinct,
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from .encoder import VoiceEncoder
 from .enrollment import check_name, enroll
 from .voiceprint import Voiceprint, read_voiceprint, read_voiceprints
 
-__all__ = ["MAX_KNOWN_SPEAKERS", "KnownSpeakers", "known_voiceprints"]
+__all__ = ["MAX_KNOWN_SPEAKERS", "KnownSpeakers", "gather_voiceprints", "known_voiceprints"]
 
 MAX_KNOWN_SPEAKERS = 32
 
@@ -56,6 +56,16 @@ def known_voiceprints(known: KnownSpeakers, encoder: VoiceEncoder | None = None)
     if repeated:
         raise InvalidOptionError(f"known speaker names must be distinct; repeated: {', '.join(repeated)}")
     return voiceprints
+
+
+def gather_voiceprints(voices: str | os.PathLike | None, clips: Mapping[str, Sequence[str]],
+                       encoder: VoiceEncoder) -> list[Voiceprint]:
+    """The voiceprints in the folder ``voices`` and those enrolled now from ``clips`` (name -> clip paths), checked.
+
+    What ``--voices DIR`` and ``--speaker NAME=CLIP`` give together."""
+    voiceprints = read_voiceprints(voices) if voices else []
+    voiceprints += [enroll(name, files, encoder) for name, files in clips.items()]
+    return known_voiceprints(voiceprints, encoder)
 
 
 def _check_count(count: int) -> None:
