@@ -1,7 +1,8 @@
 """What a batch works on: audio files, folders of them, manifests; where each one's outputs go.
 
-Output names mirror the input tree below the inputs' common folder: ``audar batch corpus/
---output out`` writes ``corpus/ami/a.wav``'s results as ``out/ami/a.rttm``. A file keeps its
+Output names mirror the input tree below the inputs' common folder (for a manifest, its rows'
+common folder): ``audar batch corpus/ --output out`` writes ``corpus/ami/a.wav``'s results as
+``out/ami/a.rttm``. A file keeps its
 extension in the name (``a.wav.rttm``) when its folder holds another audio file of the same
 stem, so names never collide and do not change when other files join the batch.
 
@@ -90,18 +91,27 @@ class BatchInputs:
         for given, path in zip(inputs, self.inputs):
             if not os.path.exists(path):
                 raise InvalidOptionError(f"no such file or folder: {os.fspath(given)}")
-        self.root = os.path.commonpath([path if os.path.isdir(path) else os.path.dirname(path)
-                                        for path in self.inputs])
+        self.root = os.path.commonpath([self._folder_of(path) for path in self.inputs])
         self._shared_stems = functools.lru_cache(maxsize=256)(_shared_stems)
 
+    def _folder_of(self, path: str) -> str:
+        """The folder an input's outputs are named below: itself, a file's folder, a manifest's rows' common folder."""
+        if os.path.isdir(path):
+            return path
+        if PurePath(path).suffix.lower() not in MANIFEST_SUFFIXES:
+            return os.path.dirname(path)
+        folder = os.path.dirname(path)
+        common = None
+        for _, row in _manifest_rows(path):
+            audio = row.get("path") or row.get("audio")
+            if audio:
+                parent = os.path.dirname(os.path.normpath(os.path.join(folder, audio)))
+                common = parent if common is None else os.path.commonpath([common, parent])
+        return folder if common is None else common
+
     def count(self) -> int:
-        """How many items there are; also checks that no two inputs write the same outputs."""
-        names: dict[str, str] = {}
-        for item in self._items():
-            other = names.setdefault(item.name, item.path)
-            if other != item.path:
-                raise InvalidOptionError(f"{other} and {item.path} would both write {item.name}.*")
-        return len(names)
+        """How many items there are (reading every manifest row, so that a bad one is reported now)."""
+        return sum(1 for _ in self)
 
     def references_given(self) -> bool:
         """Whether a manifest among the inputs has references (its first row names one)."""
@@ -114,7 +124,7 @@ class BatchInputs:
         return False
 
     def __iter__(self) -> Iterator[BatchItem]:
-        """Each item once (a file listed twice is worked on once)."""
+        """Each item once (a file listed twice is worked on once; distinct files always have distinct names)."""
         seen: set[str] = set()
         for item in self._items():
             if item.name not in seen:
@@ -169,8 +179,7 @@ class BatchInputs:
         from ..formats import safe_uri
 
         pure = PurePath(path)
-        relative = PurePath(os.path.relpath(path, self.root)) if _inside(path, self.root) \
-            else PurePath(*pure.parts[1:])
+        relative = PurePath(os.path.relpath(path, self.root))
         stem = pure.name if pure.stem in self._shared_stems(str(pure.parent)) else pure.stem
         name = PurePosixPath(*relative.parent.parts, stem).as_posix()
         return BatchItem(path, name, safe_uri(uri or pure.stem), reference, dict(speakers or {}), dict(columns or {}))
@@ -199,10 +208,6 @@ def _manifest_rows(path: str) -> Iterator[tuple[int, dict[str, str]]]:
         raise InvalidOptionError(f"{path}: a manifest must be UTF-8 text") from None
     except OSError as error:
         raise InvalidOptionError(f"cannot read the manifest {path}: {error.strerror}") from None
-
-
-def _inside(path: str, folder: str) -> bool:
-    return os.path.commonpath([path, folder]) == folder
 
 
 def _shared_stems(folder: str) -> frozenset[str]:

@@ -109,7 +109,9 @@ class BatchWorker:
         started = time.perf_counter()
         try:
             sha256, size, mtime_ns = _content(task.item.path)
-        except OSError as error:
+        except FileNotFoundError:
+            return self._failed(f"no such file: {task.item.path}")
+        except OSError as error:  # a network file system's hiccup, say
             return self._failed(f"cannot read {task.item.path}: {error.strerror}", retry=True)
         if sha256 == task.known_sha256:
             return Outcome(sha256=sha256, size=size, mtime_ns=mtime_ns, unchanged=True, peak_memory=_peak_memory())

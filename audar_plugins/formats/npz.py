@@ -21,17 +21,28 @@ if TYPE_CHECKING:
 __all__ = ["read_npz", "write_npz"]
 
 
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+"""The time stamped on every member: ``numpy.savez`` stamps the current time, so the same result
+would not be the same bytes twice (``audar batch`` promises identical outputs however it runs)."""
+
+
 def write_npz(activity: SpeakerActivity, file: str | os.PathLike | BinaryIO) -> None:
-    """Save the frame probabilities, frame duration, start time and labels as ``.npz``."""
+    """Save the frame probabilities, frame duration, start time and labels as ``.npz`` (what ``numpy.savez``
+    writes, with fixed time stamps: the same activity gives the same bytes)."""
+    import zipfile
+
     import numpy as np
 
-    np.savez(
-        file,
-        probabilities=np.asarray(activity.probabilities),
-        frame_duration=np.float64(activity.frame_duration),
-        start=np.float64(activity.start),
-        labels=np.array(activity.labels, dtype=str),
-    )
+    arrays = {
+        "probabilities": np.asarray(activity.probabilities),
+        "frame_duration": np.float64(activity.frame_duration),
+        "start": np.float64(activity.start),
+        "labels": np.array(activity.labels, dtype=str),
+    }
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME), "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def read_npz(file: str | os.PathLike | BinaryIO) -> SpeakerActivity:

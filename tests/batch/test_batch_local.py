@@ -1,0 +1,201 @@
+"""``audar batch`` in one process and on the local pool: ``audar diarize``'s bytes, nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audar_plugins.batch import BatchJob, run_batch, threads_per_worker
+from audar_plugins.batch.run import available_cores
+from audar_plugins.errors import InvalidOptionError
+
+from .conftest import AUDAR, STALL_FOLDER, audar, audio_files, batch_outputs, kill_the_stalled_worker
+
+
+def test_the_pool_writes_what_audar_diarize_writes_byte_for_byte(small_corpus, embedded_reference, tmp_path):
+    out = tmp_path / "out"
+    result = audar("batch", small_corpus, "--output", out, "--format", "rttm,json", "--format", "npz",
+                   "--workers", "2", "--threads", "1")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.rttm")) == \
+        ["ami/trn00.rttm", "ami/trn03.rttm", "falcon/test.rttm"]
+    assert batch_outputs(out) == embedded_reference
+    assert "3 files: 3 done, 0 skipped" in result.stdout
+    assert (out / "failures.jsonl").read_text() == ""
+
+
+def test_a_worker_killed_mid_file_is_replaced_and_every_output_is_written_once(corpus, fake_reference, tmp_path):
+    stall = tmp_path / "stall"
+    stall.mkdir()
+    out = tmp_path / "out"
+    command = [*AUDAR, "batch", str(corpus), "--output", str(out), "--backend", "example-stall-once",
+               "--workers", "2", "--threads", "1"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, STALL_FOLDER: str(stall)}) as process:
+        try:
+            kill_the_stalled_worker(stall)
+            stdout, stderr = process.communicate(timeout=300)
+        finally:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert batch_outputs(out) == fake_reference  # each once, whole, equal to one process's
+    assert not [path for path in out.rglob("*.tmp")]
+    assert (out / "failures.jsonl").read_text() == ""
+    assert f"{len(fake_reference)} files: {len(fake_reference)} done" in stdout
+
+
+def write_bad_files(folder):
+    folder.mkdir()
+    (folder / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt not really audio" * 10)
+    (folder / "empty.flac").write_bytes(b"")
+    sf.write(folder / "silent.wav", np.zeros(16000, np.float32), 16000)
+    sf.write(folder / "long.wav", np.zeros(16000 * 40, np.float32), 16000)
+
+
+def test_bad_files_land_in_failures_jsonl_and_the_others_finish(corpus, fake_reference, tmp_path):
+    bad = tmp_path / "bad"
+    write_bad_files(bad)
+    out = tmp_path / "out"
+    below = os.path.relpath(bad, os.path.commonpath([corpus, bad]))  # outputs mirror the inputs' common folder
+    for run in range(2):
+        result = audar("batch", corpus, bad, "--output", out, "--backend", "example-fake", "--workers", "2",
+                       "--threads", "1", "--max-duration", "35")
+        assert result.returncode == 1
+        failures = {os.path.relpath(row["name"], below): row
+                    for row in map(json.loads, (out / "failures.jsonl").read_text().splitlines())}
+        assert sorted(failures) == ["corrupt", "empty", "long"]
+        assert "not audio" in failures["corrupt"]["error"] or "decode" in failures["corrupt"]["error"]
+        assert "no samples" in failures["empty"]["error"] or "empty" in failures["empty"]["error"]
+        assert "40.0 s long, over the limit of 35 s" in failures["long"]["error"]
+        assert all(row["attempts"] == 1 for row in failures.values())  # a bad file is not retried
+        assert failures["corrupt"]["path"] == str(bad / "corrupt.wav")
+        done = len(fake_reference) + 1 if run == 0 else 0
+        assert f"{len(fake_reference) + 4} files: {done} done, {len(fake_reference) + 1 - done} skipped" \
+            in result.stdout
+    outputs = batch_outputs(out)
+    assert {name: outputs[name] for name in fake_reference} == fake_reference
+    assert "silent.rttm" in outputs  # silence is a result, not a failure
+
+
+def test_a_second_run_does_no_work_and_a_changed_option_or_file_redoes_it(corpus, tmp_path):
+    folder = tmp_path / "in"
+    shutil.copytree(corpus, folder, symlinks=False)
+    out = tmp_path / "out"
+    job = BatchJob(backend="example-fake")
+    files = len(audio_files(folder))
+    first = run_batch([folder], out, job)
+    assert (first.done, first.skipped, first.failed) == (files, 0, 0)
+    written = {path: path.stat().st_mtime_ns for path in out.rglob("*.rttm")}
+
+    again = run_batch([folder], out, job)
+    assert (again.done, again.skipped) == (0, files)
+    os.utime(folder / "other" / "falcon.wav")  # touched, same content: hashed again, not redone
+    touched = run_batch([folder], out, job)
+    assert (touched.done, touched.skipped) == (0, files)
+    assert {path: path.stat().st_mtime_ns for path in out.rglob("*.rttm")} == written
+
+    shutil.copy(folder / "other" / "beckett.wav", folder / "other" / "falcon.wav")  # new content
+    changed = run_batch([folder], out, job)
+    assert (changed.done, changed.skipped) == (1, files - 1)
+    assert (out / "other" / "falcon.rttm").stat().st_mtime_ns != written[out / "other" / "falcon.rttm"]
+
+    assert run_batch([folder], out, BatchJob(backend="example-fake", speakers={"num_speakers": 3})).done == files
+    assert run_batch([folder], out, BatchJob(backend="example-fake", speakers={"num_speakers": 3},
+                                             postprocessing={"onset": 0.6})).done == files
+    more_formats = BatchJob(backend="example-fake", speakers={"num_speakers": 3}, postprocessing={"onset": 0.6},
+                            formats=("rttm", "json"))
+    assert run_batch([folder], out, more_formats).done == files
+    assert run_batch([folder], out, more_formats).done == 0
+    (out / "ami" / "trn04.json").unlink()  # an output lost: that file is redone
+    assert run_batch([folder], out, more_formats).done == 1
+
+
+def test_a_crashing_worker_is_retried_then_recorded(corpus, tmp_path):
+    out = tmp_path / "out"
+    files = len(audio_files(corpus))
+    summary = run_batch([corpus], out, BatchJob(backend="example-crashing"), retries=1)
+    assert (summary.done, summary.failed, summary.retries) == (0, files, files)
+    failures = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
+    assert len(failures) == files
+    assert all(row["attempts"] == 2 and row["error"] == "RuntimeError: a bug in the backend" for row in failures)
+
+
+def test_transcripts_equal_audar_transcribe(data, tmp_path):
+    files = [data / "falcon" / "test.wav", data / "moonshine" / "beckett.wav"]
+    expected = {}
+    for format in ("json", "srt"):
+        target = tmp_path / format
+        target.mkdir()
+        result = audar("transcribe", *files, "--format", format, "--output", target)
+        assert result.returncode == 0, result.stderr
+        expected.update({path.name: path.read_bytes() for path in target.iterdir()})
+    out = tmp_path / "out"
+    result = audar("batch", *files, "--asr", "--format", "json,srt", "--output", out, "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert batch_outputs(out) == expected
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.srt")) == ["falcon/test.srt",
+                                                                                 "moonshine/beckett.srt"]
+
+
+def test_known_speakers_name_the_speakers_as_audar_diarize_does(data, tmp_path):
+    from ..conftest import librispeech_clip, librispeech_conversation
+
+    readers = ("1688", "2033")
+    waveform, _ = librispeech_conversation(data, readers, seed=3, uri="conversation", first=1)
+    audio = tmp_path / "conversation.wav"
+    sf.write(audio, waveform, 16000)
+    speakers = [f"--speaker=reader{r}={librispeech_clip(data, r)}" for r in readers]
+    expected = audar("diarize", audio, *speakers)
+    assert expected.returncode == 0, expected.stderr
+    result = audar("batch", audio, "--output", tmp_path / "out", *speakers)
+    assert result.returncode == 0, result.stderr
+    named = (tmp_path / "out" / "conversation.rttm").read_text()
+    assert named == expected.stdout
+    assert "reader1688" in named and "reader2033" in named
+    record = json.loads((tmp_path / "out" / ".audar-batch" / "conversation.json").read_text())
+    assert sorted(name for _, name, _ in record["speakers"]) == ["reader1688", "reader2033"]
+
+
+def test_progress_bar_counts_files_and_hours(corpus, tmp_path):
+    result = audar("batch", corpus, "--output", tmp_path / "out", "--backend", "example-fake", "--progress")
+    files = len(audio_files(corpus))
+    assert result.returncode == 0, result.stderr
+    assert f"{files}/{files}" in result.stderr and "h audio, 0 failed" in result.stderr
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--format", "srt"], "format 'srt' is not one for diarization"),
+    (["--asr", "--format", "npz"], "format 'npz' is not one for transcripts"),
+    (["--language", "en"], "--language is for transcription: add --asr"),
+    (["--workers", str(available_cores() + 1)], "add --oversubscribe"),
+    (["--workers", "2", "--threads", str(available_cores())], "add --oversubscribe"),
+    (["--retries", "-1"], "retries must be >= 0"),
+    (["--backend", "no-such-backend"], "no backend named 'no-such-backend'"),
+])
+def test_bad_options_are_clear_errors(corpus, tmp_path, arguments, message):
+    result = audar("batch", corpus, "--output", tmp_path / "out", *arguments)
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_missing_input_is_a_clear_error(tmp_path):
+    result = audar("batch", tmp_path / "absent.wav", "--output", tmp_path / "out")
+    assert result.returncode == 1 and "no such file or folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_threads_share_out_the_cores_and_refuse_oversubscription():
+    cores = available_cores()
+    assert threads_per_worker(1, None) == cores
+    assert threads_per_worker(cores, None) == 1
+    assert threads_per_worker(2 * cores, None, oversubscribe=True) == 1
+    assert threads_per_worker(2, 3, oversubscribe=True) == 3
+    with pytest.raises(InvalidOptionError, match="oversubscribe"):
+        threads_per_worker(1, cores + 1)
+    with pytest.raises(InvalidOptionError, match="threads must be >= 1"):
+        threads_per_worker(1, 0)
