@@ -64,8 +64,8 @@ class RayRunner:
         fits = cpus // job.threads
         if fits < 1 or (workers is not None and workers > fits):
             asked = workers or 1
-            raise InvalidOptionError(f"{asked} Ray workers of {job.threads} threads need {asked * job.threads} CPUs; "
-                                     f"the cluster has {cpus}")
+            raise InvalidOptionError(f"{asked} Ray workers at {job.threads} thread(s) each need {asked * job.threads} "
+                                     f"CPUs; the cluster has {cpus}")
         self.slots = workers or fits
         options: dict[str, Any] = {"num_cpus": job.threads, "max_restarts": -1, "max_task_retries": 0}
         if memory:
