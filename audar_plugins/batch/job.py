@@ -55,7 +55,8 @@ class BatchJob:
     max_duration
         Files longer than this many seconds fail instead of being worked on.
     threads
-        Compute threads of each worker.
+        Compute threads of each worker; None leaves the libraries' own choice in this process,
+        and gives pool workers the cores shared out and Ray actors one each.
     """
 
     formats: tuple[str, ...] = ("rttm",)
@@ -67,7 +68,7 @@ class BatchJob:
     voices: str | None = None
     asr: AsrSettings | None = None
     max_duration: float | None = None
-    threads: int = 1
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         allowed = TRANSCRIPT_FORMATS if self.asr else DIARIZATION_FORMATS
@@ -77,7 +78,7 @@ class BatchJob:
             if format not in allowed:
                 what = "transcripts (--asr)" if self.asr else "diarization (without --asr)"
                 raise InvalidOptionError(f"format {format!r} is not one for {what}; choose from {', '.join(allowed)}")
-        if self.threads < 1:
+        if self.threads is not None and self.threads < 1:
             raise InvalidOptionError(f"threads must be >= 1, got {self.threads}")
         if self.max_duration is not None and not self.max_duration > 0:
             raise InvalidOptionError(f"max_duration must be > 0 seconds, got {self.max_duration}")

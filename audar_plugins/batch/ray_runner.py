@@ -34,7 +34,7 @@ class RayBatchWorker:
 
 
 class RayRunner:
-    """``workers`` actors (default: as many as the cluster's CPUs hold at ``job.threads`` each).
+    """``workers`` actors (default: as many as the cluster's CPUs hold at ``job.threads`` each, which must be set).
 
     Parameters
     ----------
@@ -60,14 +60,15 @@ class RayRunner:
             except (ConnectionError, RuntimeError, ValueError) as error:
                 raise AudarError(f"cannot start or reach Ray at {address!r}: {error}") from None
             self._started = True
+        threads = job.threads or 1
         cpus = int(ray.cluster_resources().get("CPU", 0))
-        fits = cpus // job.threads
+        fits = cpus // threads
         if fits < 1 or (workers is not None and workers > fits):
             asked = workers or 1
-            raise InvalidOptionError(f"{asked} Ray workers at {job.threads} thread(s) each need {asked * job.threads} "
+            raise InvalidOptionError(f"{asked} Ray workers at {threads} thread(s) each need {asked * threads} "
                                      f"CPUs; the cluster has {cpus}")
         self.slots = workers or fits
-        options: dict[str, Any] = {"num_cpus": job.threads, "max_restarts": -1, "max_task_retries": 0}
+        options: dict[str, Any] = {"num_cpus": threads, "max_restarts": -1, "max_task_retries": 0}
         if memory:
             options["memory"] = memory
         self._actor_class = ray.remote(RayBatchWorker).options(**options)

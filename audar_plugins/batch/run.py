@@ -102,9 +102,10 @@ def run_batch(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, jo
     if ray is not None:
         from .ray_runner import RayRunner
 
-        runner = RayRunner(job, ray, workers, memory)
+        runner = RayRunner(dataclasses.replace(job, threads=job.threads or 1), ray, workers, memory)
     elif workers is not None and workers > 1:
-        runner = PoolRunner(job, workers)
+        runner = PoolRunner(dataclasses.replace(job, threads=job.threads or max(1, available_cores() // workers)),
+                            workers)
     else:
         runner = InProcessRunner(job)
     fingerprint = job.fingerprint()

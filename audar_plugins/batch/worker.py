@@ -84,13 +84,14 @@ class BatchWorker:
         from ..registry import backend_accepts, load_backend
 
         self.job = job
-        for variable in _THREAD_VARIABLES:  # read by torch and BLAS when they are first imported
-            os.environ[variable] = str(job.threads)
         options = dict(job.backend_options)
-        if "threads" not in options and backend_accepts(job.backend, "threads"):
-            options["threads"] = job.threads
+        if job.threads is not None:
+            for variable in _THREAD_VARIABLES:  # read by torch and BLAS when they are first imported
+                os.environ[variable] = str(job.threads)
+            if "threads" not in options and backend_accepts(job.backend, "threads"):
+                options["threads"] = job.threads
         self.backend = load_backend(job.backend, **options)
-        if "torch" in sys.modules:
+        if job.threads is not None and "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(job.threads)
         self.binarization = dataclasses.replace(self.backend.binarization, **job.postprocessing)
         self.known = None
@@ -102,7 +103,8 @@ class BatchWorker:
         if job.asr is not None:
             from ..adapters.faster_whisper import load_recognizer
 
-            self.recognizer = load_recognizer(job.asr.model, job.asr.compute_type, cpu_threads=job.threads)
+            threads = {} if job.threads is None else {"cpu_threads": job.threads}
+            self.recognizer = load_recognizer(job.asr.model, job.asr.compute_type, **threads)
 
     def process(self, task: Task) -> Outcome:
         """Work on one file; a failure is an outcome with ``error``, never an exception."""

@@ -116,9 +116,8 @@ def job_from_args(args: argparse.Namespace):
     elif args.language is not None:
         raise InvalidOptionError("--language is for transcription: add --asr")
     formats = tuple(name.strip() for given in args.format or () for name in given.split(",") if name.strip())
-    if args.ray is not None:
-        threads = args.threads or 1
-    else:
+    threads = args.threads
+    if args.ray is None:
         threads = threads_per_worker(args.workers or 1, args.threads, args.oversubscribe)
     counts = {name: getattr(args, name) for name in ("num_speakers", "min_speakers", "max_speakers")
               if getattr(args, name) is not None}

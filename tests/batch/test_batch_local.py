@@ -199,3 +199,30 @@ def test_threads_share_out_the_cores_and_refuse_oversubscription():
         threads_per_worker(1, cores + 1)
     with pytest.raises(InvalidOptionError, match="threads must be >= 1"):
         threads_per_worker(1, 0)
+
+
+def test_the_driver_reads_a_manifest_no_further_than_the_workers_can_take(data, tmp_path, monkeypatch):
+    from audar_plugins.batch import inputs
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    rows = 2000
+    for index in range(rows):
+        (clips / f"{index:05d}.flac").symlink_to(data / "cmu-arctic" / sorted(os.listdir(data / "cmu-arctic"))[0])
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path\n" + "".join(f"clips/{index:05d}.flac\n" for index in range(rows)))
+    read = []
+    reader = inputs._manifest_rows
+
+    def counted(path):
+        read.append(0)  # a new pass over the manifest
+        for row in reader(path):
+            read[-1] += 1
+            yield row
+
+    monkeypatch.setattr(inputs, "_manifest_rows", counted)
+    ahead = []
+    summary = run_batch([manifest], tmp_path / "out", BatchJob(backend="example-fake"),
+                        progress=lambda so_far: ahead.append(read[-1] - so_far.finished))
+    assert summary.done == rows
+    assert max(ahead) <= 2  # the file being finished and the one submitted: never the whole list

@@ -103,8 +103,8 @@ def ray_cluster():
 def test_a_cluster_reached_by_address(ray_cluster, corpus, fake_reference, tmp_path):
     out = tmp_path / "out"
     environment = {"RAY_AUTH_MODE": "token"}  # what a client of a token-protected cluster sets
-    result = audar("batch", corpus, "--output", out, "--backend", "example-fake", "--ray", ray_cluster, "--workers", "2",
-                   env=environment)
+    result = audar("batch", corpus, "--output", out, "--backend", "example-fake", "--ray", ray_cluster,
+                   "--workers", "2", env=environment)
     assert result.returncode == 0, result.stderr
     files = len(audio_files(corpus))
     assert f"{files} files: {files} done" in result.stdout
@@ -112,4 +112,5 @@ def test_a_cluster_reached_by_address(ray_cluster, corpus, fake_reference, tmp_p
     again = audar("batch", corpus, "--output", out, "--backend", "example-fake", "--ray", ray_cluster, env=environment)
     assert f"{files} files: 0 done, {files} skipped" in again.stdout
     too_many = audar("batch", corpus, "--output", out, "--ray", ray_cluster, "--workers", "3", env=environment)
-    assert too_many.returncode == 1 and "3 Ray workers at 1 thread(s) each need 3 CPUs; the cluster has 2" in too_many.stderr
+    assert too_many.returncode == 1
+    assert "3 Ray workers at 1 thread(s) each need 3 CPUs; the cluster has 2" in too_many.stderr
