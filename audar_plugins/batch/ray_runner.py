@@ -61,12 +61,12 @@ class RayRunner:
                 raise AudarError(f"cannot start or reach Ray at {address!r}: {error}") from None
             self._started = True
         threads = job.threads or 1
-        cpus = int(ray.cluster_resources().get("CPU", 0))
-        fits = cpus // threads
+        fits = _actors_that_fit(ray.nodes(), threads, memory)
         if fits < 1 or (workers is not None and workers > fits):
             asked = workers or 1
-            raise InvalidOptionError(f"{asked} Ray workers at {threads} thread(s) each need {asked * threads} "
-                                     f"CPUs; the cluster has {cpus}")
+            need = f"{threads} CPU(s)" + (f" and {memory / 2**30:.2f} GiB" if memory else "")
+            raise InvalidOptionError(f"{asked} Ray workers of {need} each do not fit the cluster's nodes, which "
+                                     f"hold {fits} such workers")
         self.slots = workers or fits
         options: dict[str, Any] = {"num_cpus": threads, "max_restarts": -1, "max_task_retries": 0}
         if memory:
@@ -102,3 +102,17 @@ class RayRunner:
             ray.kill(actor, no_restart=True)
         if self._started:
             ray.shutdown()
+
+
+def _actors_that_fit(nodes: list[dict[str, Any]], threads: int, memory: int | None) -> int:
+    """How many actors of ``threads`` CPUs and ``memory`` bytes the live nodes hold (an actor that does
+    not fit would wait for resources forever)."""
+    count = 0
+    for node in nodes:
+        if node.get("Alive"):
+            resources = node.get("Resources", {})
+            fit = int(resources.get("CPU", 0) // threads)
+            if memory:
+                fit = min(fit, int(resources.get("memory", 0) // memory))
+            count += fit
+    return count

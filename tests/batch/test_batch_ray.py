@@ -54,7 +54,8 @@ def test_an_actor_killed_mid_file_is_restarted_and_every_output_is_written_once(
     out = tmp_path / "out"
     job = BatchJob(backend="example-stall-once", threads=1)
     result = {}
-    batch = threading.Thread(target=lambda: result.update(summary=run_batch([folder], out, job, ray="auto")))
+    batch = threading.Thread(target=lambda: result.update(summary=run_batch([folder], out, job, ray="auto",
+                                                                             memory=2**29)))
     batch.start()
     try:
         kill_the_stalled_worker(local_ray)
@@ -113,4 +114,9 @@ def test_a_cluster_reached_by_address(ray_cluster, corpus, fake_reference, tmp_p
     assert f"{files} files: 0 done, {files} skipped" in again.stdout
     too_many = audar("batch", corpus, "--output", out, "--ray", ray_cluster, "--workers", "3", env=environment)
     assert too_many.returncode == 1
-    assert "3 Ray workers at 1 thread(s) each need 3 CPUs; the cluster has 2" in too_many.stderr
+    assert "3 Ray workers of 1 CPU(s) each do not fit the cluster's nodes, which hold 2" in too_many.stderr
+    too_big = audar("batch", corpus, "--output", out, "--ray", ray_cluster, "--worker-memory", "100000",
+                    env=environment)
+    assert too_big.returncode == 1
+    assert "1 Ray workers of 1 CPU(s) and 100000.00 GiB each do not fit the cluster's nodes, which hold 0" \
+        in too_big.stderr

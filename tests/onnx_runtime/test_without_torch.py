@@ -67,3 +67,17 @@ def test_the_cpu_default_names_its_extra():
 
     with pytest.raises(MissingDependencyError, match=r"audar-plugins\[cpu\]"):
         load_backend("embedded")
+
+
+def test_a_batch_on_the_pool_equals_the_command_line_and_ray_names_its_extra(exports, tmp_path):
+    audar = [sys.executable, "-m", "audar_plugins.cli"]
+    model = ["--backend", "sortformer-onnx", "--model", str(exports / "4spk")]
+    single = subprocess.run([*audar, "diarize", str(EXAMPLE), *model], capture_output=True, text=True)
+    batch = subprocess.run([*audar, "batch", str(EXAMPLE), "--output", str(tmp_path / "out"), "--workers", "2",
+                            "--threads", "1", *model], capture_output=True, text=True)
+    assert batch.returncode == 0, batch.stderr[-2000:]
+    assert (tmp_path / "out" / "falcon-3-speakers.rttm").read_text() == single.stdout
+    ray = subprocess.run([*audar, "batch", str(EXAMPLE), "--output", str(tmp_path / "ray"), "--ray", "auto", *model],
+                         capture_output=True, text=True)
+    assert ray.returncode == 1
+    assert "install it with: pip install 'audar-plugins[ray]'" in ray.stderr and "Traceback" not in ray.stderr
