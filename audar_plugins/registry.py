@@ -19,7 +19,7 @@ from typing import Any
 from .backends.base import Backend
 from .errors import AudarError, BackendLoadError, BackendNotFoundError
 
-__all__ = ["ENTRY_POINT_GROUP", "available_backends", "backend_accepts", "load_backend"]
+__all__ = ["ENTRY_POINT_GROUP", "available_backends", "backend_accepts", "backend_distribution", "load_backend"]
 
 ENTRY_POINT_GROUP = "audar_plugins.backends"
 DEFAULT_BACKEND = "embedded"
@@ -48,6 +48,13 @@ def backend_accepts(name: str, option: str) -> bool:
     return option in parameters
 
 
+def backend_distribution(name: str) -> str | None:
+    """``"distribution==version"`` of the installed package that registers ``name``, or None."""
+    entry = _entry_points().get(name)
+    distribution = getattr(entry, "dist", None)
+    return None if distribution is None else f"{distribution.metadata['Name']}=={distribution.version}"
+
+
 def load_backend(name: str = DEFAULT_BACKEND, **options: Any) -> Backend:
     """Construct the backend registered as ``name`` with ``options``.
 
@@ -74,6 +81,8 @@ def load_backend(name: str = DEFAULT_BACKEND, **options: Any) -> Backend:
         raise
     except TypeError as error:
         raise BackendLoadError(f"backend {name!r} rejected its options {sorted(options)}: {error}") from error
+    except Exception as error:  # a device that is not there, a checkpoint the framework refuses, ...
+        raise BackendLoadError(f"backend {name!r} failed to load: {type(error).__name__}: {error}") from error
     if not isinstance(backend, Backend):
         raise BackendLoadError(f"{entry.value} did not produce a Backend (got {type(backend).__name__})")
     return backend

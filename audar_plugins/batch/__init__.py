@@ -9,7 +9,7 @@ atomically with a record per file, and :mod:`.scoring` scores a corpus against r
 from .inputs import BatchInputs, BatchItem
 from .job import AsrSettings, BatchJob
 from .run import BatchSummary, run_batch, threads_per_worker
-from .scoring import CorpusScore, load_references, load_uems, score_batch
+from .scoring import CorpusScore, check_scoring, load_references, load_uems, score_batch
 
 __all__ = [
     "AsrSettings",
@@ -18,6 +18,7 @@ __all__ = [
     "BatchJob",
     "BatchSummary",
     "CorpusScore",
+    "check_scoring",
     "load_references",
     "load_uems",
     "run_batch",

@@ -114,22 +114,22 @@ class BatchInputs:
         return sum(1 for _ in self)
 
     def references_given(self) -> bool:
-        """Whether a manifest among the inputs has references (its first row names one)."""
-        for path in self.inputs:
-            if not os.path.isdir(path) and PurePath(path).suffix.lower() in MANIFEST_SUFFIXES:
-                for _, row in _manifest_rows(path):
-                    if row.get("reference") or row.get("rttm"):
-                        return True
-                    break
-        return False
+        """Whether a manifest among the inputs names a reference in any row."""
+        return any(row.get("reference") or row.get("rttm") for path in self.inputs
+                   if not os.path.isdir(path) and PurePath(path).suffix.lower() in MANIFEST_SUFFIXES
+                   for _, row in _manifest_rows(path))
 
     def __iter__(self) -> Iterator[BatchItem]:
-        """Each item once (a file listed twice is worked on once; distinct files always have distinct names)."""
-        seen: set[str] = set()
+        """Each item once: a file listed twice is worked on once (as first listed); two files that would
+        write the same outputs (``a.wav`` beside ``a.xyz`` named as an input) are an error."""
+        seen: dict[str, str] = {}
         for item in self._items():
-            if item.name not in seen:
-                seen.add(item.name)
+            other = seen.get(item.name)
+            if other is None:
+                seen[item.name] = item.path
                 yield item
+            elif other != item.path:
+                raise InvalidOptionError(f"{other} and {item.path} would both write {item.name}.*: rename one")
 
     def _items(self) -> Iterator[BatchItem]:
         for path in self.inputs:
@@ -156,7 +156,7 @@ class BatchInputs:
     def _manifest(self, manifest: str) -> Iterator[BatchItem]:
         folder = os.path.dirname(manifest)
         for line, row in _manifest_rows(manifest):
-            where = f"{manifest}, {'line' if manifest.endswith(('.jsonl', '.ndjson')) else 'row'} {line}"
+            where = f"{manifest}, {'row' if PurePath(manifest).suffix.lower() in {'.csv', '.tsv'} else 'line'} {line}"
             audio = row.get("path") or row.get("audio")
             if not audio:
                 raise InvalidOptionError(f"{where}: no 'path'")
@@ -187,9 +187,10 @@ class BatchInputs:
 
 def _manifest_rows(path: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(line or row number, the row with values as strings) of a JSON Lines or CSV/TSV manifest."""
+    json_lines = PurePath(path).suffix.lower() in {".jsonl", ".ndjson"}
     try:
-        with open(path, encoding="utf-8", newline="") as file:
-            if path.endswith((".jsonl", ".ndjson")):
+        with open(path, encoding="utf-8-sig", newline="") as file:  # -sig: spreadsheets begin CSV with a BOM
+            if json_lines:
                 for number, line in enumerate(file, start=1):
                     if not line.strip():
                         continue
@@ -201,7 +202,7 @@ def _manifest_rows(path: str) -> Iterator[tuple[int, dict[str, str]]]:
                         raise InvalidOptionError(f"{path}, line {number}: not a JSON object")
                     yield number, {str(key): "" if value is None else str(value) for key, value in row.items()}
             else:
-                reader = csv.DictReader(file, delimiter="\t" if path.endswith(".tsv") else ",")
+                reader = csv.DictReader(file, delimiter="\t" if PurePath(path).suffix.lower() == ".tsv" else ",")
                 for number, row in enumerate(reader, start=1):
                     yield number, {key: value or "" for key, value in row.items() if key is not None}
     except UnicodeDecodeError:

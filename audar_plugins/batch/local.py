@@ -73,7 +73,12 @@ class PoolRunner:
     def submit(self, task: Task) -> None:
         busy = {index for index, _ in self._running.values()}
         index = next(index for index in range(self.slots) if index not in busy)
-        self._running[self._executors[index].submit(_process, task)] = (index, task)
+        try:
+            future = self._executors[index].submit(_process, task)
+        except BrokenProcessPool:  # its process died while idle (the out-of-memory killer, say)
+            self._executors[index] = self._executor()
+            future = self._executors[index].submit(_process, task)
+        self._running[future] = (index, task)
 
     def next_outcome(self) -> tuple[Task, Outcome]:
         done, _ = concurrent.futures.wait(self._running, return_when=concurrent.futures.FIRST_COMPLETED)

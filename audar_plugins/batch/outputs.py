@@ -2,9 +2,9 @@
 
 Beside the outputs, ``.audar-batch/<name>.json`` records what each file's outputs were made
 from: the fingerprint of the options, the input's SHA-256 and the stat it was read under. It
-is written last, so a record always stands for complete outputs, and a re-run skips a file
-whose record matches without reading its audio (or, when only its stat changed, after
-re-hashing it in a worker).
+is removed before new outputs are written and written after them, so a record always stands
+for complete outputs, and a re-run skips a file whose record matches without reading its
+audio (or, when only its path or stat changed, after re-hashing it in a worker).
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ class Record:
     sha256: str
     size: int
     mtime_ns: int
+    ctime_ns: int
     outputs: tuple[str, ...]
     seconds: float
-    speakers: tuple[tuple[str, str | None, float | None], ...] = ()
+    speakers: tuple[Mapping[str, Any], ...] = ()
+    """Known-speaker matches: ``speaker``, ``name`` (or null) and ``score`` (or null)."""
 
 
 class BatchOutputs:
@@ -55,8 +57,7 @@ class BatchOutputs:
         """The record of ``name``, or None when there is none or it cannot be read."""
         try:
             data = json.loads((self._record_path(name)).read_text(encoding="utf-8"))
-            return Record(**{**data, "outputs": tuple(data["outputs"]),
-                             "speakers": tuple(tuple(match) for match in data.get("speakers", ()))})
+            return Record(**{**data, "outputs": tuple(data["outputs"]), "speakers": tuple(data.get("speakers", ()))})
         except (OSError, ValueError, TypeError, KeyError):
             return None
 
@@ -66,18 +67,29 @@ class BatchOutputs:
             output in record.outputs and (self.directory / output).is_file() for output in outputs)
 
     def stat_matches(self, record: Record) -> bool:
-        """Whether the input is as it was when ``record`` was made, by its size and modification time."""
+        """Whether the input is as it was when ``record`` was made, by its size and its modification and
+        change times (a copy that keeps the modification time still gets a new change time)."""
         try:
             stat = os.stat(record.path)
         except OSError:
             return False
-        return (stat.st_size, stat.st_mtime_ns) == (record.size, record.mtime_ns)
+        return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns) == (record.size, record.mtime_ns, record.ctime_ns)
 
     def write(self, name: str, files: Mapping[str, bytes], record: Record) -> None:
-        """Write each output (relative path -> bytes) atomically, then ``name``'s record."""
+        """Write each output (relative path -> bytes) atomically, then ``name``'s record; the old record goes
+        first, so outputs half replaced are never taken for complete ones."""
+        self._record_path(name).unlink(missing_ok=True)
         for relative, content in files.items():
             write_atomically(self.directory / relative, content)
         self.write_record(name, record)
+
+    def remove(self, name: str) -> None:
+        """Remove ``name``'s record and the outputs it lists: they were made from other options or content
+        than the run that just failed on the file, and must not pass for its results."""
+        record = self.record(name)
+        self._record_path(name).unlink(missing_ok=True)
+        for output in record.outputs if record is not None else ():
+            (self.directory / output).unlink(missing_ok=True)
 
     def write_record(self, name: str, record: Record) -> None:
         """Write (or replace) the record of ``name``."""
@@ -89,13 +101,14 @@ class BatchOutputs:
         self._failures = open(self.directory / FAILURES, "w", encoding="utf-8")
 
     def add_failure(self, failure: Mapping[str, Any]) -> None:
-        """Append one failure as a JSON line, on disk at once."""
+        """Append one failure as a JSON line, on disk at once (after :meth:`start_failures`)."""
         if self._failures is None:
-            self._failures = open(self.directory / FAILURES, "a", encoding="utf-8")
+            raise RuntimeError("add_failure() before start_failures()")
         self._failures.write(json.dumps(failure, ensure_ascii=False) + "\n")
         self._failures.flush()
 
     def close(self) -> None:
+        """Close the failure log."""
         if self._failures is not None:
             self._failures.close()
             self._failures = None

@@ -10,6 +10,7 @@ is written to ``failures.jsonl`` at once, and the batch goes on.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
 from collections import deque
@@ -24,6 +25,8 @@ from .outputs import BatchOutputs, Record
 from .worker import Outcome, Task
 
 __all__ = ["BatchSummary", "available_cores", "run_batch", "threads_per_worker"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,10 +97,7 @@ def run_batch(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, jo
     if workers is not None and workers < 1:
         raise InvalidOptionError(f"workers must be >= 1, got {workers}")
     items = BatchInputs(inputs)
-    summary = BatchSummary(items.count())
-    started = time.perf_counter()
-    outputs = BatchOutputs(output)
-    outputs.start_failures()
+    driver = _Driver(BatchSummary(items.count()), BatchOutputs(output), job, retries, progress)
     runner: Runner
     if ray is not None:
         from .ray_runner import RayRunner
@@ -108,79 +108,98 @@ def run_batch(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, jo
                             workers)
     else:
         runner = InProcessRunner(job)
-    fingerprint = job.fingerprint()
-
-    def report() -> None:
-        summary.elapsed = time.perf_counter() - started
-        if progress is not None:
-            progress(summary)
-
-    def finish(task: Task, outcome: Outcome) -> None:
-        item = task.item
-        summary.peak_memory = max(summary.peak_memory, outcome.peak_memory)
-        if outcome.unchanged:
-            record = outputs.record(item.name)
-            if record is not None:
-                outputs.write_record(item.name, dataclasses.replace(record, size=outcome.size,
-                                                                    mtime_ns=outcome.mtime_ns))
-            summary.skipped += 1
-        elif outcome.error is None:
-            files = {output_name(item.name, format): outcome.outputs[format] for format in job.formats}
-            outputs.write(item.name, files, Record(item.path, job.item_fingerprint(fingerprint, item), outcome.sha256,
-                                                   outcome.size, outcome.mtime_ns, tuple(files), outcome.seconds,
-                                                   outcome.speakers))
-            summary.done += 1
-            summary.seconds += outcome.seconds
-            summary.work += outcome.elapsed
-        elif outcome.retry and task.attempt <= retries:
-            queue.append(dataclasses.replace(task, attempt=task.attempt + 1))
-            summary.retries += 1
-            return
-        else:
-            outputs.add_failure({"path": item.path, "name": item.name, "error": outcome.error,
-                                 "attempts": task.attempt})
-            summary.failed += 1
-        report()
-
-    def skipped() -> None:
-        summary.skipped += 1
-        report()
-
-    queue: deque[Task] = deque()
-    tasks = _tasks(items, job, fingerprint, outputs, skipped)
-    running = 0
     try:
+        driver.run(runner, driver.tasks(items))
+    finally:
+        runner.close()
+        driver.outputs.close()
+    return driver.report()
+
+
+class _Driver:
+    """Skips, submits, retries and records: the bookkeeping of one run, whatever runs the tasks."""
+
+    def __init__(self, summary: BatchSummary, outputs: BatchOutputs, job: BatchJob, retries: int,
+                 progress: Progress | None) -> None:
+        self.summary = summary
+        self.outputs = outputs
+        self.job = job
+        self.retries = retries
+        self.progress = progress
+        self.fingerprint = job.fingerprint()
+        self.started = time.perf_counter()
+        self.queue: deque[Task] = deque()
+        outputs.start_failures()
+
+    def run(self, runner: Runner, tasks: Iterator[Task]) -> None:
+        """Keep the runner's slots full (retries first), until every task has finished."""
+        running = 0
         while True:
             while running < runner.slots:
-                task = queue.popleft() if queue else next(tasks, None)
+                task = self.queue.popleft() if self.queue else next(tasks, None)
                 if task is None:
                     break
                 runner.submit(task)
                 running += 1
             if running == 0:
-                break
-            finished, outcome = runner.next_outcome()
+                return
+            task, outcome = runner.next_outcome()
             running -= 1
-            finish(finished, outcome)
-    finally:
-        runner.close()
-        outputs.close()
-    summary.elapsed = time.perf_counter() - started
-    return summary
+            self.finish(task, outcome)
 
+    def tasks(self, items: BatchInputs) -> Iterator[Task]:
+        """A task per item whose outputs are not complete for this job and content; the rest are skipped."""
+        for item in items:
+            record = self.outputs.record(item.name)
+            if record is None or not self.outputs.complete(record, self.job.item_fingerprint(self.fingerprint, item),
+                                                           self.job.output_names(item).values()):
+                yield Task(item)
+            elif record.path == item.path and self.outputs.stat_matches(record):
+                self.summary.skipped += 1
+                self.report()
+            else:  # same options, but the file was touched or moved: a worker compares its content
+                yield Task(item, known_sha256=record.sha256)
 
-def _tasks(items: BatchInputs, job: BatchJob, fingerprint: str, outputs: BatchOutputs,
-           skipped: Callable[[], None]) -> Iterator[Task]:
-    """A task per item whose outputs are not complete for this job and its content; ``skipped()`` for the rest."""
-    for item in items:
-        record = outputs.record(item.name)
-        if record is None or record.path != item.path or not outputs.complete(
-                record, job.item_fingerprint(fingerprint, item), job.output_names(item).values()):
-            yield Task(item)
-        elif outputs.stat_matches(record):
-            skipped()
-        else:  # same options, but the file was touched: a worker compares its content
-            yield Task(item, known_sha256=record.sha256)
+    def finish(self, task: Task, outcome: Outcome) -> None:
+        item, summary = task.item, self.summary
+        summary.peak_memory = max(summary.peak_memory, outcome.peak_memory)
+        if outcome.unchanged and outcome.content is not None:
+            record = self.outputs.record(item.name)
+            if record is not None:
+                content = outcome.content
+                self.outputs.write_record(item.name, dataclasses.replace(
+                    record, path=item.path, size=content.size, mtime_ns=content.mtime_ns, ctime_ns=content.ctime_ns))
+            summary.skipped += 1
+        elif outcome.error is None and outcome.content is not None:
+            files = {output_name(item.name, format): outcome.outputs[format] for format in self.job.formats}
+            speakers = tuple({"speaker": match.speaker, "name": match.name, "score": match.score}
+                             for match in outcome.speakers)
+            content = outcome.content
+            self.outputs.write(item.name, files, Record(
+                item.path, self.job.item_fingerprint(self.fingerprint, item), content.sha256, content.size,
+                content.mtime_ns, content.ctime_ns, tuple(files), outcome.seconds, speakers))
+            summary.done += 1
+            summary.seconds += outcome.seconds
+            summary.work += outcome.elapsed
+        elif outcome.retry and task.attempt <= self.retries:
+            logger.info("%s: attempt %d failed (%s); trying again", item.path, task.attempt, outcome.error)
+            self.queue.append(dataclasses.replace(task, attempt=task.attempt + 1))
+            summary.retries += 1
+            return
+        else:
+            logger.info("%s failed: %s", item.path, outcome.error)
+            self.outputs.remove(item.name)
+            self.outputs.add_failure({"path": item.path, "name": item.name, "error": outcome.error,
+                                      "attempts": task.attempt})
+            summary.failed += 1
+        self.report()
+
+    def report(self) -> BatchSummary:
+        """The summary so far, also given to ``progress``."""
+        self.summary.elapsed = time.perf_counter() - self.started
+        if self.progress is not None:
+            self.progress(self.summary)
+        return self.summary
 
 
 def available_cores() -> int:
@@ -193,6 +212,8 @@ def available_cores() -> int:
 
 def threads_per_worker(workers: int, threads: int | None, oversubscribe: bool = False) -> int:
     """Threads per local worker: ``threads``, or the cores shared out; more than the cores only when asked."""
+    if workers < 1:
+        raise InvalidOptionError(f"workers must be >= 1, got {workers}")
     cores = available_cores()
     if threads is None:
         if workers > cores and not oversubscribe:

@@ -12,10 +12,10 @@ import csv
 import functools
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FormatError, InvalidOptionError
 from ..evaluation import DERComponents, diarization_error_rate
@@ -25,7 +25,7 @@ from .job import output_name
 if TYPE_CHECKING:
     from pyannote.core import Annotation, Timeline
 
-__all__ = ["CorpusScore", "load_references", "load_uems", "score_batch"]
+__all__ = ["CorpusScore", "check_scoring", "load_references", "load_uems", "score_batch", "scored_items"]
 
 
 @dataclass(frozen=True)
@@ -85,28 +85,41 @@ def score_batch(items: Iterable[BatchItem], directory: str | os.PathLike,
     files: dict[str, tuple[str, str, DERComponents]] = {}
     groups: dict[str, DERComponents] = {}
     unscored: list[str] = []
-    uris: dict[str, str] = {}
-    for item in items:
-        reference = _reference(item, references, read)
-        if reference is None:
-            continue
-        if item.reference is None:
-            other = uris.setdefault(item.uri, item.path)
-            if other != item.path:
-                raise InvalidOptionError(f"{other} and {item.path} have the same uri {item.uri!r}, so one reference "
-                                         "cannot tell them apart: give a manifest with a uri or reference column")
+    for item, group in scored_items(items, references, group_by):
         hypothesis_path = Path(directory) / output_name(item.name, "rttm")
         if not hypothesis_path.is_file():
             unscored.append(item.name)
             continue
+        reference = _reference(item, references or {}, read)
         hypothesis = read(hypothesis_path).get(item.uri)
         report = diarization_error_rate({item.uri: reference}, {} if hypothesis is None else {item.uri: hypothesis},
                                         uems, collar=collar, skip_overlap=skip_overlap)
         components = report.files[item.uri]
-        group = item.group(group_by)
         files[item.name] = (group, item.uri, components)
         groups[group] = groups.get(group, DERComponents(0.0, 0.0, 0.0, 0.0)) + components
     return CorpusScore(files, dict(sorted(groups.items())), tuple(unscored))
+
+
+def check_scoring(items: Iterable[BatchItem], references: Mapping[str, Annotation] | None = None,
+                  group_by: str = "dir") -> None:
+    """Raise now what :func:`score_batch` would raise after the batch: a missing group column, a shared uri."""
+    for _ in scored_items(items, references, group_by):
+        pass
+
+
+def scored_items(items: Iterable[BatchItem], references: Mapping[str, Annotation] | None,
+                 group_by: str) -> Iterator[tuple[BatchItem, str]]:
+    """The items that have a reference, with their group."""
+    uris: dict[str, str] = {}
+    for item in items:
+        if item.reference is None:
+            if references is None or item.uri not in references:
+                continue
+            other = uris.setdefault(item.uri, item.path)
+            if other != item.path:
+                raise InvalidOptionError(f"{other} and {item.path} have the same uri {item.uri!r}, so one reference "
+                                         "cannot tell them apart: give a manifest with a uri or reference column")
+        yield item, item.group(group_by)
 
 
 def load_references(path: str | os.PathLike) -> dict[str, Annotation]:
@@ -123,10 +136,10 @@ def load_uems(path: str | os.PathLike) -> dict[str, Timeline]:
     return _by_uri(path, "uem", read_uem)
 
 
-def _by_uri(path: str | os.PathLike, suffix: str, reader) -> dict:
+def _by_uri(path: str | os.PathLike, suffix: str, reader: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
     if not os.path.isdir(path):
-        return reader(path)
-    found: dict = {}
+        return reader(Path(path))
+    found: dict[str, Any] = {}
     origin: dict[str, Path] = {}
     for file in sorted(Path(path).rglob(f"*.{suffix}")):
         for uri, value in reader(file).items():
@@ -136,15 +149,16 @@ def _by_uri(path: str | os.PathLike, suffix: str, reader) -> dict:
     return found
 
 
-def _reference(item: BatchItem, references: Mapping[str, Annotation] | None, read) -> Annotation | None:
-    if item.reference is not None:
-        annotations = read(item.reference)
-        if item.uri in annotations:
-            return annotations[item.uri]
-        if len(annotations) == 1:  # a file of its own, under another name
-            return next(iter(annotations.values()))
-        raise FormatError(f"{item.reference} has no uri {item.uri!r} (the reference of {item.path})")
-    return None if references is None else references.get(item.uri)
+def _reference(item: BatchItem, references: Mapping[str, Annotation],
+               read: Callable[[str], dict[str, Annotation]]) -> Annotation:
+    if item.reference is None:
+        return references[item.uri]
+    annotations = read(item.reference)
+    if item.uri in annotations:
+        return annotations[item.uri]
+    if len(annotations) == 1:  # a file of its own, under another name
+        return next(iter(annotations.values()))
+    raise FormatError(f"{item.reference} has no uri {item.uri!r} (the reference of {item.path})")
 
 
 def _figures(components: DERComponents) -> list[str]:

@@ -16,13 +16,20 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..audio import SAMPLE_RATE, load_audio
+from ..backends.base import SpeakerCount
 from ..errors import AudarError
 from .inputs import BatchItem
 from .job import AsrSettings, BatchJob
 
-__all__ = ["BatchWorker", "Outcome", "Task", "start_worker"]
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..speakers import SpeakerMatch
+
+__all__ = ["BatchWorker", "Content", "Outcome", "Task", "start_worker"]
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -37,6 +44,16 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Content:
+    """A file's SHA-256 and the stat it was read under."""
+
+    sha256: str
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What became of a task.
 
@@ -44,8 +61,8 @@ class Outcome:
     ----------
     outputs
         Format -> the output file's bytes; empty on failure or when ``unchanged``.
-    sha256, size, mtime_ns
-        The input file's content digest and the stat it was read under.
+    content
+        The input file's digest and stat, once it was read.
     seconds, elapsed
         Audio seconds, and seconds of work on them.
     error
@@ -55,21 +72,19 @@ class Outcome:
     unchanged
         The content is the ``known_sha256`` of the task: the existing outputs stand.
     speakers
-        Known-speaker matches: speaker, name or None, score or None.
+        Known-speaker matches, one per speaker.
     peak_memory
         The worker process's peak resident memory so far, in bytes.
     """
 
     outputs: Mapping[str, bytes] = field(default_factory=dict)
-    sha256: str = ""
-    size: int = 0
-    mtime_ns: int = 0
+    content: Content | None = None
     seconds: float = 0.0
     elapsed: float = 0.0
     error: str | None = None
     retry: bool = False
     unchanged: bool = False
-    speakers: tuple[tuple[str, str | None, float | None], ...] = ()
+    speakers: tuple[SpeakerMatch, ...] = ()
     peak_memory: int = 0
 
 
@@ -110,27 +125,25 @@ class BatchWorker:
         """Work on one file; a failure is an outcome with ``error``, never an exception."""
         started = time.perf_counter()
         try:
-            sha256, size, mtime_ns = _content(task.item.path)
+            content = _content(task.item.path)
         except FileNotFoundError:
             return self._failed(f"no such file: {task.item.path}")
         except OSError as error:  # a network file system's hiccup, say
             return self._failed(f"cannot read {task.item.path}: {error.strerror}", retry=True)
-        if sha256 == task.known_sha256:
-            return Outcome(sha256=sha256, size=size, mtime_ns=mtime_ns, unchanged=True, peak_memory=_peak_memory())
+        if content.sha256 == task.known_sha256:
+            return Outcome(content=content, unchanged=True, peak_memory=_peak_memory())
         try:
             waveform = load_audio(task.item.path, max_seconds=self.job.max_duration)
             outputs, speakers = self._outputs(waveform, task.item)
         except AudarError as error:  # a bad file or option: the same bytes fail the same way, no retry
-            return self._failed(str(error), sha256, size, mtime_ns)
+            return self._failed(str(error), content)
         except Exception as error:  # a bug or a resource problem: worth another attempt, and the batch goes on
-            return self._failed(f"{type(error).__name__}: {error}", sha256, size, mtime_ns, retry=True)
-        return Outcome(outputs, sha256, size, mtime_ns, waveform.shape[0] / SAMPLE_RATE,
-                       time.perf_counter() - started, speakers=speakers, peak_memory=_peak_memory())
+            return self._failed(f"{type(error).__name__}: {error}", content, retry=True)
+        return Outcome(outputs, content, waveform.shape[0] / SAMPLE_RATE, time.perf_counter() - started,
+                       speakers=speakers, peak_memory=_peak_memory())
 
-    def _outputs(self, waveform, item: BatchItem) -> tuple[dict[str, bytes], tuple]:
-        from ..backends.base import SpeakerCount
-
-        counts = {**self.job.speakers, **item.speakers}
+    def _outputs(self, waveform: np.ndarray, item: BatchItem) -> tuple[dict[str, bytes], tuple[SpeakerMatch, ...]]:
+        counts = item.speakers or self.job.speakers  # a manifest row with any count gives all three
         speakers = SpeakerCount(counts.get("num_speakers"), counts.get("min_speakers"), counts.get("max_speakers"))
         if self.recognizer is not None and self.job.asr is not None:
             return self._transcript_outputs(waveform, item, speakers, self.job.asr)
@@ -150,22 +163,21 @@ class BatchWorker:
                 text = io.StringIO()
                 write(result.annotation, text, format)
                 outputs[format] = text.getvalue().encode("utf-8")
-        return outputs, _matches(result.speakers)
+        return outputs, result.speakers
 
-    def _transcript_outputs(self, waveform, item: BatchItem, speakers, asr: AsrSettings,
-                            ) -> tuple[dict[str, bytes], tuple]:
+    def _transcript_outputs(self, waveform: np.ndarray, item: BatchItem, speakers: SpeakerCount, asr: AsrSettings,
+                            ) -> tuple[dict[str, bytes], tuple[SpeakerMatch, ...]]:
         from ..formats import render
         from ..transcription import transcribe
 
         transcript = transcribe(waveform, self.recognizer, self.backend, speakers, language=asr.language,
                                 known_speakers=self.known, beam_size=asr.beam_size)
         outputs = {format: render(transcript, format, uri=item.uri).encode("utf-8") for format in self.job.formats}
-        return outputs, _matches(transcript.speaker_matches)
+        return outputs, transcript.speaker_matches
 
     @staticmethod
-    def _failed(error: str, sha256: str = "", size: int = 0, mtime_ns: int = 0, retry: bool = False) -> Outcome:
-        return Outcome(sha256=sha256, size=size, mtime_ns=mtime_ns, error=error, retry=retry,
-                       peak_memory=_peak_memory())
+    def _failed(error: str, content: Content | None = None, retry: bool = False) -> Outcome:
+        return Outcome(content=content, error=error, retry=retry, peak_memory=_peak_memory())
 
 
 def start_worker(job: BatchJob) -> tuple[BatchWorker | None, str | None]:
@@ -174,20 +186,18 @@ def start_worker(job: BatchJob) -> tuple[BatchWorker | None, str | None]:
         return BatchWorker(job), None
     except AudarError as error:
         return None, str(error)
+    except Exception as error:  # reported by the driver as a BackendLoadError: no file could succeed
+        return None, f"{type(error).__name__}: {error}"
 
 
-def _content(path: str) -> tuple[str, int, int]:
-    """SHA-256, size and modification time of a file, the stat taken before reading."""
+def _content(path: str) -> Content:
+    """A file's digest, the stat taken before reading."""
     stat = os.stat(path)
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         while block := file.read(1 << 20):
             digest.update(block)
-    return digest.hexdigest(), stat.st_size, stat.st_mtime_ns
-
-
-def _matches(matches) -> tuple[tuple[str, str | None, float | None], ...]:
-    return tuple((match.speaker, match.name, match.score) for match in matches)
+    return Content(digest.hexdigest(), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 def _peak_memory() -> int:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidOptionError
 from .known_speakers import add_known_speaker_options, speaker_clips
@@ -17,10 +19,13 @@ from .options import (
 )
 from .progress import add_progress_options, batch_progress
 
+if TYPE_CHECKING:
+    from ..batch import BatchJob
+
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(subcommands) -> None:
+def add_parser(subcommands: argparse._SubParsersAction) -> None:
     """Add ``batch`` to the ``audar`` subcommands."""
     from ..registry import DEFAULT_BACKEND
 
@@ -73,7 +78,7 @@ def add_parser(subcommands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the batch, print its summary (and scores); 1 if any file failed."""
-    from ..batch import BatchInputs, load_references, load_uems, run_batch, score_batch
+    from ..batch import BatchInputs, check_scoring, load_references, load_uems, run_batch, score_batch
 
     job = job_from_args(args)
     references = load_references(args.reference) if args.reference else None
@@ -81,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     scored = references is not None or uems is not None or BatchInputs(args.inputs).references_given()
     if scored:
         job = job.with_format("rttm")
+        check_scoring(BatchInputs(args.inputs), references, args.group_by)  # before hours of work, not after
     memory = None if args.worker_memory is None else int(args.worker_memory * 2**30)
     with batch_progress(args) as progress:
         summary = run_batch(args.inputs, args.output, job, workers=args.workers, ray=args.ray, memory=memory,
@@ -106,13 +112,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
-def job_from_args(args: argparse.Namespace):
-    """The :class:`~audar_plugins.batch.BatchJob` the options describe."""
+def job_from_args(args: argparse.Namespace) -> BatchJob:
+    """The :class:`~audar_plugins.batch.BatchJob` the options describe, with paths made absolute (a Ray actor
+    may run in another working directory)."""
     from ..batch import AsrSettings, BatchJob, threads_per_worker
 
     asr = None
     if args.asr is not None:
-        asr = AsrSettings(args.asr or None, args.language, args.compute_type, args.beam_size)
+        asr = AsrSettings(_absolute(args.asr) or None, args.language, args.compute_type, args.beam_size)
     elif args.language is not None:
         raise InvalidOptionError("--language is for transcription: add --asr")
     formats = tuple(name.strip() for given in args.format or () for name in given.split(",") if name.strip())
@@ -124,12 +131,17 @@ def job_from_args(args: argparse.Namespace):
     return BatchJob(
         formats=formats or (("json",) if asr else ("rttm",)),
         backend=args.backend,
-        backend_options=backend_options_from_args(args),
+        backend_options={name: _absolute(value) for name, value in backend_options_from_args(args).items()},
         speakers=counts,
         postprocessing=postprocessing_from_args(args),
-        speaker_clips={name: tuple(clips) for name, clips in speaker_clips(args).items()},
-        voices=args.voices,
+        speaker_clips={name: tuple(map(os.path.abspath, clips)) for name, clips in speaker_clips(args).items()},
+        voices=None if args.voices is None else os.path.abspath(args.voices),
         asr=asr,
         max_duration=args.max_duration,
         threads=threads,
     )
+
+
+def _absolute(value: str) -> str:
+    """``value`` as an absolute path when it names an existing file or folder, else as given (a model name)."""
+    return os.path.abspath(value) if value and os.path.exists(value) else value

@@ -116,6 +116,85 @@ def test_a_second_run_does_no_work_and_a_changed_option_or_file_redoes_it(corpus
     assert run_batch([folder], out, more_formats).done == 1
 
 
+def test_a_moved_corpus_is_hashed_again_not_redone(corpus, tmp_path):
+    shutil.copytree(corpus, tmp_path / "in", symlinks=False)
+    job = BatchJob(backend="example-fake")
+    files = len(audio_files(corpus))
+    assert run_batch([tmp_path / "in"], tmp_path / "out", job).done == files
+    (tmp_path / "in").rename(tmp_path / "moved")
+    moved = run_batch([tmp_path / "moved"], tmp_path / "out", job)
+    assert (moved.done, moved.skipped) == (0, files)
+    record = json.loads((tmp_path / "out" / ".audar-batch" / "other" / "falcon.json").read_text())
+    assert record["path"] == str(tmp_path / "moved" / "other" / "falcon.wav")
+
+
+def test_a_file_that_fails_under_new_options_keeps_no_old_outputs(corpus, tmp_path):
+    out = tmp_path / "out"
+    files = len(audio_files(corpus))
+    assert run_batch([corpus], out, BatchJob(backend="example-fake")).done == files
+    failed = run_batch([corpus], out, BatchJob(backend="example-crashing"), retries=0)
+    assert failed.failed == files
+    assert not list(out.rglob("*.rttm")) and not list((out / ".audar-batch").rglob("*.json"))
+
+
+def test_outputs_half_replaced_are_not_taken_for_complete(corpus, tmp_path, monkeypatch):
+    from audar_plugins.batch import outputs
+
+    out = tmp_path / "out"
+    job = BatchJob(backend="example-fake", formats=("rttm", "json"))
+    assert run_batch([corpus / "other"], out, job).done == 3
+    writes = []
+
+    def failing_second_write(path, content):
+        writes.append(path)
+        if len(writes) == 2:
+            raise KeyboardInterrupt  # the run is stopped between two outputs of a file
+        real_write(path, content)
+
+    real_write = outputs.write_atomically
+    monkeypatch.setattr(outputs, "write_atomically", failing_second_write)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch([corpus / "other"], out, BatchJob(backend="example-fake", formats=("rttm", "json"),
+                                                     speakers={"num_speakers": 3}))
+    monkeypatch.setattr(outputs, "write_atomically", real_write)
+    # back to the first options: the file stopped half-way must be redone, not skipped
+    assert run_batch([corpus / "other"], out, job).done == 1
+
+
+def test_a_worker_that_dies_on_every_file_is_retried_a_bounded_number_of_times(corpus, tmp_path):
+    out = tmp_path / "out"
+    result = audar("batch", corpus / "other", "--output", out, "--backend", "example-exiting", "--workers", "2",
+                   "--threads", "1", "--retries", "1")
+    assert result.returncode == 1
+    failures = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
+    assert sorted(row["name"] for row in failures) == ["beckett", "endgame_nagg_nell", "falcon"]
+    assert all(row["attempts"] == 2 and "the worker ended" in row["error"] for row in failures)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_worker_that_cannot_start_stops_the_batch_with_a_clear_error(corpus, tmp_path, workers):
+    result = audar("batch", corpus, "--output", tmp_path / "out", "--backend", "example-broken", "--workers", workers,
+                   "--threads", "1")
+    assert result.returncode == 1
+    assert "backend 'example-broken'" in result.stderr and "failed to import" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_manifest_uris_and_speaker_counts_reach_the_outputs(corpus, tmp_path):
+    manifest = tmp_path / "m.csv"
+    falcon, beckett = corpus / "other" / "falcon.wav", corpus / "other" / "beckett.wav"
+    manifest.write_text(f"path,uri,max_speakers\n{falcon},meeting 7,4\n{beckett},,\n")
+    out = tmp_path / "out"
+    assert run_batch([manifest], out, BatchJob(backend="example-fake", speakers={"num_speakers": 3})).done == 2
+    falcon_turns = [line.split() for line in (out / "falcon.rttm").read_text().splitlines()]
+    beckett_turns = [line.split() for line in (out / "beckett.rttm").read_text().splitlines()]
+    assert {turn[1] for turn in falcon_turns} == {"meeting_7"} and {turn[1] for turn in beckett_turns} == {"beckett"}
+    # the row's max_speakers replaces --num-speakers 3 (the fake then takes its own 2); the other row keeps 3
+    assert len({turn[7] for turn in falcon_turns}) == 2 and len({turn[7] for turn in beckett_turns}) == 3
+    manifest.write_text(f"path,uri,max_speakers\n{falcon},meeting 7,3\n{beckett},,\n")
+    assert run_batch([manifest], out, BatchJob(backend="example-fake", speakers={"num_speakers": 3})).done == 1
+
+
 def test_a_crashing_worker_is_retried_then_recorded(corpus, tmp_path):
     out = tmp_path / "out"
     files = len(audio_files(corpus))
@@ -176,6 +255,9 @@ def test_progress_bar_counts_files_and_hours(corpus, tmp_path):
     (["--workers", str(available_cores() + 1)], "add --oversubscribe"),
     (["--workers", "2", "--threads", str(available_cores())], "add --oversubscribe"),
     (["--retries", "-1"], "retries must be >= 0"),
+    (["--workers", "0"], "workers must be >= 1"),
+    (["--num-speakers", "0"], "num_speakers must be a positive integer"),
+    (["--asr", "--onset", "0.6"], "drop onset"),
     (["--backend", "no-such-backend"], "no backend named 'no-such-backend'"),
 ])
 def test_bad_options_are_clear_errors(corpus, tmp_path, arguments, message):

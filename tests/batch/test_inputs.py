@@ -117,6 +117,22 @@ def test_a_manifest_is_mirrored_below_its_rows_common_folder(tmp_path):
     assert names([manifest]) == ["ami/a", "vox/b"]
 
 
+def test_two_files_that_would_write_the_same_outputs_are_refused(tmp_path):
+    touch(tmp_path / "a.wav")
+    touch(tmp_path / "a.xyz")  # not a suffix searched for, so a.wav keeps its short name
+    with pytest.raises(InvalidOptionError, match="would both write a.*: rename one"):
+        BatchInputs([tmp_path / "a.wav", tmp_path / "a.xyz"]).count()
+
+
+def test_manifest_suffixes_in_capitals_and_a_byte_order_mark(tmp_path):
+    touch(tmp_path / "a.wav")
+    (tmp_path / "M.JSONL").write_text(json.dumps({"path": "a.wav"}) + "\n")
+    (tmp_path / "excel.csv").write_bytes("\ufeffpath,num_speakers\na.wav,2\n".encode())
+    assert names([tmp_path / "M.JSONL"]) == ["a"]
+    (item,) = BatchInputs([tmp_path / "excel.csv"])
+    assert dict(item.speakers) == {"num_speakers": 2}
+
+
 def test_missing_inputs_and_none_at_all_are_errors(tmp_path):
     with pytest.raises(InvalidOptionError, match="no such file or folder"):
         BatchInputs([tmp_path / "absent"])

@@ -60,5 +60,14 @@ class CrashingBackend(FakeBackend):
         raise RuntimeError("a bug in the backend")
 
 
+class ExitingBackend(FakeBackend):
+    """The fake backend whose process ends abruptly on every call, as one killed by the system would."""
+
+    name = "example-exiting"
+
+    def diarize(self, audio, speakers: SpeakerCount = SpeakerCount(), progress=None) -> SpeakerActivity:
+        os._exit(3)
+
+
 def not_a_backend() -> str:
     return "this is not a backend"
