@@ -238,7 +238,7 @@ def test_known_speakers_name_the_speakers_as_audar_diarize_does(data, tmp_path):
     assert named == expected.stdout
     assert "reader1688" in named and "reader2033" in named
     record = json.loads((tmp_path / "out" / ".audar-batch" / "conversation.json").read_text())
-    assert sorted(name for _, name, _ in record["speakers"]) == ["reader1688", "reader2033"]
+    assert sorted(match["name"] for match in record["speakers"]) == ["reader1688", "reader2033"]
 
 
 def test_progress_bar_counts_files_and_hours(corpus, tmp_path):
