@@ -12,6 +12,10 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..batch import BatchSummary
 
 __all__ = ["LONG_INPUT_SECONDS", "ProgressDisplay", "add_progress_options", "batch_progress", "progress_display"]
 
@@ -40,7 +44,7 @@ def progress_display(name: str, args: argparse.Namespace) -> Iterator[ProgressDi
 
 
 @contextlib.contextmanager
-def batch_progress(args: argparse.Namespace) -> Iterator[Callable | None]:
+def batch_progress(args: argparse.Namespace) -> Iterator[Callable[[BatchSummary], None] | None]:
     """A ``progress(summary)`` callback drawing one bar over a batch's files (audio hours and failures beside
     it), or None when ``--quiet`` or standard error is no terminal."""
     if args.quiet or not (args.progress or sys.stderr.isatty()):
@@ -50,7 +54,7 @@ def batch_progress(args: argparse.Namespace) -> Iterator[Callable | None]:
 
     bar = None
 
-    def update(summary) -> None:
+    def update(summary: BatchSummary) -> None:
         nonlocal bar
         if bar is None:
             bar = tqdm(total=summary.files, desc="batch", unit="file")
