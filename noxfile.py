@@ -15,6 +15,8 @@ dependencies (3.8 pins torch~=2.8): its diarization module needs only what is he
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -41,9 +43,22 @@ def tests(session: nox.Session) -> None:
     dependency installed (torch, NeMo, onnxruntime, FastAPI, ...), so it checks our calls
     against their real types."""
     session.install("-r", "requirements-test.txt")
+    _install_chromium(session)
     if not session.posargs:
         session.run("mypy")  # settings in pyproject.toml
     session.run("python", "-m", "pytest", "--durations=15", *session.posargs)
+
+
+def _install_chromium(session: nox.Session) -> None:
+    """Debian's chromium for the web page's tests: Playwright drives it (its own browser download needs a
+    host these machines cannot reach)."""
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        return
+    if os.geteuid() != 0:
+        session.error("the web page's tests need Debian's chromium: sudo apt-get install chromium")
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run("apt-get", "install", "-y", "-qq", "chromium", external=True,
+                env={"DEBIAN_FRONTEND": "noninteractive"})
 
 
 @nox.session

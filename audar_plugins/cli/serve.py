@@ -55,6 +55,8 @@ def _add_network_options(parser: argparse.ArgumentParser, defaults) -> None:
     network.add_argument("--host",
                          help=f"address to listen on (default {defaults.host}, this machine only) [AUDAR_HOST]")
     network.add_argument("--port", type=int, help=f"port (default {defaults.port}) [AUDAR_PORT]")
+    network.add_argument("--no-web-page", dest="web_page", action="store_const", const=False,
+                         help="do not serve the web page at / (live and file modes) [AUDAR_WEB_PAGE=false]")
     network.add_argument("--api-key", metavar="KEY",
                          help="require 'Authorization: Bearer KEY' on /v1 routes [AUDAR_API_KEY; preferred: a "
                          "flag is visible to other users in the process list]")

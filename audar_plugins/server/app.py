@@ -18,6 +18,7 @@ from .realtime import add_realtime_routes
 from .routes import router
 from .settings import Settings
 from .uploads import UploadLimitMiddleware
+from .web_page import add_web_page
 
 __all__ = ["create_app", "serve", "uvicorn_options"]
 
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None):
     install_error_handlers(app)
     app.include_router(router)
     add_realtime_routes(app)
+    if settings.web_page:
+        add_web_page(app)
     # outermost first: the key is checked before a byte of the body is read
     app.add_middleware(UploadLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)

@@ -66,6 +66,8 @@ class Settings:
     workers
         Threads that run the CPU work (decoding, diarization, ASR); requests beyond that
         wait in a queue.
+    web_page
+        Serve the web page (live and file modes) at ``GET /``.
     """
 
     host: str = "127.0.0.1"
@@ -84,6 +86,7 @@ class Settings:
     asr_time_factor: float = 1.0
     voices: str | None = None
     workers: int = field(default_factory=_default_workers)
+    web_page: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -137,6 +140,13 @@ def _parse(parse: Callable[[str], Any], variable: str, text: str) -> Any:
         raise InvalidOptionError(f"{variable}={text!r} is not a valid value") from None
 
 
+def _switch(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise InvalidOptionError(f"expected true or false (1/0, yes/no, on/off), got {text!r}")
+    return value in {"1", "true", "yes", "on"}
+
+
 def _megabytes(text: str) -> int:
     return round(float(text) * MB)
 
@@ -157,6 +167,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "asr_time_factor": ("AUDAR_ASR_TIME_FACTOR", float),
     "workers": ("AUDAR_WORKERS", int),
     "voices": ("AUDAR_VOICES", str),
+    "web_page": ("AUDAR_WEB_PAGE", _switch),
 }
 """Field name -> (environment variable, parser). ``AUDAR_MAX_UPLOAD_MB`` is in megabytes (10^6 bytes)."""
 
