@@ -165,6 +165,28 @@ def test_file_mode_draws_the_diarized_json_the_api_returns(page, server, data):
     assert page.problems == []
 
 
+def test_without_asr_file_mode_draws_the_diarization(browser, embedded, data):
+    settings = Settings(workers=2)
+    server = LiveServer(create_app(settings, Engine(settings, embedded, None)))
+    try:
+        page = browser.new_page()
+        page.goto(server.url)
+        page.click("#mode-file")
+        page.set_input_files("#file-input", str(data / "falcon" / "test.wav"))
+        wait_for(page, "document.querySelector('#status').textContent.includes('no transcription')", 120)
+        with open(data / "falcon" / "test.wav", "rb") as file:
+            segments = httpx.post(f"{server.url}/v1/audio/diarizations", files={"file": file}, timeout=120,
+                                  data={"model": "audar-diarize", "response_format": "json"}).json()["segments"]
+        lanes: dict[str, list[list[float]]] = {}
+        for segment in segments:
+            lanes.setdefault(segment["speaker"], []).append([segment["start"], segment["end"]])
+        assert page.evaluate(LANES) == lanes and len(lanes) == 3
+        assert [line["speaker"] for line in page.evaluate(LINES)] == [segment["speaker"] for segment in segments]
+        page.close()
+    finally:
+        server.stop()
+
+
 def test_a_wrong_key_shows_a_readable_error(page, data):
     page.fill("#api-key", "sk-wrong")
     page.click("#live-start")

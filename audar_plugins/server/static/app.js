@@ -7,6 +7,7 @@ import { Timeline, colourOf } from "./timeline.js";
 import { Transcript } from "./transcript.js";
 
 const $ = (id) => document.getElementById(id);
+const LIVE_WINDOW_SECONDS = 30;
 
 const gateway = new Gateway($("api-key"));
 const player = $("player");
@@ -48,7 +49,8 @@ function clearError() {
 
 function reset(forFile) {
   clearError();
-  timeline = forFile ? new Timeline($("timeline"), { onPlay: play }) : new Timeline($("timeline"));
+  timeline = forFile ? new Timeline($("timeline"), { onPlay: play })
+    : new Timeline($("timeline"), { window: LIVE_WINDOW_SECONDS });
   transcript.onPlay = forFile ? play : null;
   transcript.clear();
 }

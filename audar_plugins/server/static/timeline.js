@@ -1,5 +1,6 @@
 // The speaker timeline: one lane per speaker, each turn a block placed by its start and end.
-// Turns are buttons when the timeline can play them (file mode); lanes grow as turns arrive (live).
+// Turns are buttons when the timeline can play them (file mode). Live, lanes grow as turns arrive and
+// the view scrolls: it shows the last `window` seconds.
 
 const COLOURS = ["#2457c5", "#d1495b", "#2a9d8f", "#e9a23b", "#7b4ab5", "#3d8b37", "#c2569b", "#5c6675"];
 
@@ -8,10 +9,18 @@ export function colourOf(index) {
 }
 
 export class Timeline {
-  constructor(element, { onPlay = null } = {}) {
+  constructor(element, { onPlay = null, window = null } = {}) {
     this.element = element;
     this.onPlay = onPlay;
+    this.window = window;
     this.clear();
+  }
+
+  // The seconds shown: all of it, or the last `window` seconds.
+  view() {
+    const end = Math.max(this.duration, this.window ?? 1);
+    const start = this.window ? end - this.window : 0;
+    return [start, end - start];
   }
 
   clear() {
@@ -87,7 +96,7 @@ export class Timeline {
   }
 
   render() {
-    const span = Math.max(this.duration, 1);
+    const [origin, span] = this.view();
     for (const [speaker, lane] of this.lanes) {
       lane.track.setAttribute("aria-label", `turns of ${speaker}`);
       const blocks = [...lane.track.children];
@@ -103,18 +112,18 @@ export class Timeline {
         }
         block.dataset.start = start.toFixed(3);
         block.dataset.end = end.toFixed(3);
-        block.style.left = `${(100 * start) / span}%`;
+        block.style.left = `${(100 * (start - origin)) / span}%`;
         block.style.width = `${(100 * (end - start)) / span}%`;
         const label = `${speaker} from ${start.toFixed(1)} to ${end.toFixed(1)} seconds`;
         block.setAttribute(this.onPlay ? "aria-label" : "title", this.onPlay ? `play ${label}` : label);
       });
       for (const extra of blocks.slice(lane.turns.length)) extra.remove();
     }
-    this.renderAxis(span);
+    this.renderAxis(origin, span);
   }
 
-  // Seconds under the lanes: five ticks from 0 to the end.
-  renderAxis(span) {
+  // Seconds under the lanes: five ticks across the view.
+  renderAxis(origin, span) {
     if (!this.lanes.size) return;
     if (!this.axis) {
       this.axis = document.createElement("div");
@@ -128,7 +137,7 @@ export class Timeline {
     const ticks = this.axis.lastChild;
     ticks.replaceChildren(...[0, 0.25, 0.5, 0.75, 1].map((share) => {
       const tick = document.createElement("span");
-      tick.textContent = `${(share * span).toFixed(span < 20 ? 1 : 0)} s`;
+      tick.textContent = `${(origin + share * span).toFixed(span < 20 ? 1 : 0)} s`;
       return tick;
     }));
   }
