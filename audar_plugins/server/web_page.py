@@ -49,6 +49,8 @@ def _secure_static_files() -> type:
         async def get_response(self, path, scope):
             response = await super().get_response(path, scope)
             response.headers.update(SECURITY_HEADERS)
+            if path.endswith(".js"):  # modules need a JavaScript type; the platform's table may say otherwise
+                response.headers["content-type"] = "text/javascript; charset=utf-8"
             return response
 
     return SecureStaticFiles

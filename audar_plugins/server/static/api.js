@@ -1,4 +1,5 @@
-// The gateway's HTTP routes, with the API key typed into the page (kept in memory only).
+// The gateway's HTTP routes, with the API key typed into the page (kept in memory only). URLs are
+// relative to the page, so a gateway behind a path prefix works as it is.
 
 export class ApiError extends Error {}
 
@@ -11,14 +12,14 @@ export class Gateway {
     return this.keyInput.value.trim();
   }
 
-  headers() {
-    return this.key ? { Authorization: `Bearer ${this.key}` } : {};
+  headers(key = this.key) {
+    return key ? { Authorization: `Bearer ${key}` } : {};
   }
 
-  async request(path, options = {}) {
+  async request(path, { key = this.key, ...options } = {}) {
     let response;
     try {
-      response = await fetch(path, { ...options, headers: { ...this.headers(), ...(options.headers || {}) } });
+      response = await fetch(path, { ...options, headers: this.headers(key) });
     } catch (error) {
       throw new ApiError(`the server cannot be reached (${error.message})`);
     }
@@ -35,33 +36,33 @@ export class Gateway {
     return response;
   }
 
-  async health() {
-    return (await this.request("/health")).json();
+  async health(options = {}) {
+    return (await this.request("health", options)).json();
   }
 
   // Checks the key against a /v1 route: a WebSocket refused at the handshake tells the page nothing.
-  async checkKey() {
-    await this.request("/v1/models");
+  async checkKey(key = this.key) {
+    await this.request("v1/models", { key });
   }
 
-  async transcribe(file) {
+  async transcribe(file, options = {}) {
     const form = new FormData();
     form.append("file", file);
     form.append("model", "gpt-4o-transcribe-diarize");
     form.append("response_format", "diarized_json");
-    return (await this.request("/v1/audio/transcriptions", { method: "POST", body: form })).json();
+    return (await this.request("v1/audio/transcriptions", { method: "POST", body: form, ...options })).json();
   }
 
-  async diarize(file) {
+  async diarize(file, options = {}) {
     const form = new FormData();
     form.append("file", file);
     form.append("model", "audar-diarize");
     form.append("response_format", "json");
-    return (await this.request("/v1/audio/diarizations", { method: "POST", body: form })).json();
+    return (await this.request("v1/audio/diarizations", { method: "POST", body: form, ...options })).json();
   }
 
   realtimeUrl(resumeToken = null) {
-    const url = new URL("/v1/realtime", location.href);
+    const url = new URL("v1/realtime", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("diarize", "true");
     if (resumeToken) url.searchParams.set("resume", resumeToken);
@@ -69,7 +70,7 @@ export class Gateway {
   }
 
   // OpenAI's browser form of the key: a WebSocket subprotocol beside "realtime".
-  realtimeProtocols() {
-    return this.key ? ["realtime", `openai-insecure-api-key.${this.key}`] : ["realtime"];
+  realtimeProtocols(key = this.key) {
+    return key ? ["realtime", `openai-insecure-api-key.${key}`] : ["realtime"];
   }
 }

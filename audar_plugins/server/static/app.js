@@ -3,7 +3,7 @@
 
 import { ApiError, Gateway } from "./api.js";
 import { LiveSession } from "./live.js";
-import { Timeline, colourOf } from "./timeline.js";
+import { Timeline } from "./timeline.js";
 import { Transcript } from "./transcript.js";
 
 const $ = (id) => document.getElementById(id);
@@ -13,12 +13,14 @@ const gateway = new Gateway($("api-key"));
 const player = $("player");
 let stopAt = null;
 let live = null;
+let fileRun = 0; // the latest file's number: answers for older ones are dropped
+let upload = null;
 
 function play(start, end) {
   if (player.hidden) return;
   player.currentTime = start;
   stopAt = end;
-  player.play();
+  player.play().catch((error) => showError(`the recording cannot be played here: ${error.message}`));
 }
 
 player.addEventListener("timeupdate", () => {
@@ -29,9 +31,7 @@ player.addEventListener("timeupdate", () => {
 });
 
 let timeline = new Timeline($("timeline"));
-const transcript = new Transcript($("transcript"), {
-  colourOf: (speaker) => colourOf(Math.max(0, timeline.speakerIndex(speaker))),
-});
+const transcript = new Transcript($("transcript"), { colourOf: (speaker) => timeline.colourOf(speaker) });
 
 function status(text) {
   $("status").textContent = text;
@@ -52,13 +52,15 @@ function reset(forFile) {
   timeline = forFile ? new Timeline($("timeline"), { onPlay: play })
     : new Timeline($("timeline"), { window: LIVE_WINDOW_SECONDS });
   transcript.onPlay = forFile ? play : null;
+  transcript.follow = !forFile;
+  $("transcript").setAttribute("aria-live", forFile ? "off" : "polite");
   transcript.clear();
 }
 
 function selectMode(mode) {
   const isLive = mode === "live";
-  $("mode-live").setAttribute("aria-selected", String(isLive));
-  $("mode-file").setAttribute("aria-selected", String(!isLive));
+  $("mode-live").setAttribute("aria-pressed", String(isLive));
+  $("mode-file").setAttribute("aria-pressed", String(!isLive));
   $("live-panel").hidden = !isLive;
   $("file-panel").hidden = isLive;
 }
@@ -72,6 +74,7 @@ function onLiveEvent(event) {
   switch (event.type) {
     case "audar.speaker_activity":
       timeline.add(event.segments, { merge: true });
+      timeline.advance(event.end);
       break;
     case "audar.speaker.named":
       timeline.rename(event.speaker, event.name);
@@ -88,19 +91,28 @@ function onLiveEvent(event) {
   }
 }
 
+function liveEnded() {
+  $("live-start").disabled = false;
+  $("live-stop").disabled = true;
+  $("mode-file").disabled = false;
+  if (document.activeElement === document.body || document.activeElement?.disabled) $("live-start").focus();
+}
+
 $("live-start").addEventListener("click", async () => {
+  fileRun += 1; // a file still uploading no longer draws here
+  upload?.abort();
   reset(false);
   player.hidden = true;
   $("live-start").disabled = true;
+  $("mode-file").disabled = true; // one mode at a time: the microphone stays live until Stop
   status("Connecting…");
   live = new LiveSession(gateway, {
     onEvent: onLiveEvent,
     onStatus: status,
     onClock: (seconds) => { $("live-clock").textContent = `${seconds.toFixed(1)} s`; },
     onEnded: () => {
-      $("live-start").disabled = false;
-      $("live-stop").disabled = true;
       status("Stopped.");
+      liveEnded();
     },
     onError: showError,
   });
@@ -111,39 +123,39 @@ $("live-start").addEventListener("click", async () => {
   } catch (error) {
     showError(error instanceof ApiError ? error.message : `the microphone cannot be used: ${error.message}`);
     status("");
-    live.finish();
-    $("live-start").disabled = false;
+    liveEnded();
   }
 });
 
 $("live-stop").addEventListener("click", () => {
   $("live-stop").disabled = true;
+  $("live-start").focus();
   live?.stop();
 });
 
 // File mode
 
 async function openFile(file) {
-  if (!file) return;
+  if (!file || live?.active) return;
+  const run = ++fileRun;
+  upload?.abort();
+  upload = new AbortController();
+  const options = { signal: upload.signal };
   reset(true);
   status(`Working on ${file.name}…`);
   if (player.src) URL.revokeObjectURL(player.src);
   player.src = URL.createObjectURL(file);
   player.hidden = false;
   try {
-    const health = await gateway.health();
-    if (health.asr) {
-      const result = await gateway.transcribe(file);
-      timeline.add(result.segments);
-      result.segments.forEach((segment) => transcript.add(segment));
-      status(`${file.name}: ${result.duration.toFixed(1)} s, ${timeline.lanes.size} speakers.`);
-    } else {
-      const result = await gateway.diarize(file);
-      timeline.add(result.segments);
-      result.segments.forEach((segment) => transcript.add({ ...segment, text: "" }));
-      status(`${file.name}: ${result.duration.toFixed(1)} s, ${timeline.lanes.size} speakers (no transcription on this server).`);
-    }
+    const health = await gateway.health(options);
+    const result = health.asr ? await gateway.transcribe(file, options) : await gateway.diarize(file, options);
+    if (run !== fileRun) return;
+    timeline.add(result.segments);
+    result.segments.forEach((segment) => transcript.add(health.asr ? segment : { ...segment, text: "" }));
+    const note = health.asr ? "" : " (no transcription on this server)";
+    status(`${file.name}: ${result.duration.toFixed(1)} s, ${timeline.lanes.size} speakers${note}.`);
   } catch (error) {
+    if (run !== fileRun) return;
     status("");
     showError(error instanceof ApiError ? error.message : `${file.name} could not be read: ${error.message}`);
   }

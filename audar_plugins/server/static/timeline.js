@@ -34,6 +34,18 @@ export class Timeline {
     return [...this.lanes.keys()].indexOf(speaker);
   }
 
+  colourOf(speaker) {
+    return this.lanes.get(speaker)?.colour ?? "#5c6675";
+  }
+
+  // Time has reached `end` (live: the view scrolls through silence too).
+  advance(end) {
+    if (end > this.duration) {
+      this.duration = end;
+      this.render();
+    }
+  }
+
   // Add turns [{speaker, start, end}]; with merge, a turn touching the previous one of its speaker extends it.
   add(turns, { merge = false } = {}) {
     for (const { speaker, start, end } of turns) {
@@ -98,6 +110,7 @@ export class Timeline {
   render() {
     const [origin, span] = this.view();
     for (const [speaker, lane] of this.lanes) {
+      if (this.window) lane.turns = lane.turns.filter(([, end]) => end >= origin); // scrolled out: gone
       lane.track.setAttribute("aria-label", `turns of ${speaker}`);
       const blocks = [...lane.track.children];
       lane.turns.forEach(([start, end], index) => {

@@ -1,4 +1,5 @@
 // The transcript: a line per segment (speaker, time, text); a line plays its span when the page has the audio.
+// A segment sent again (by id, as a resumed realtime session does) replaces its line.
 
 function clock(seconds) {
   const minutes = Math.floor(seconds / 60);
@@ -6,17 +7,21 @@ function clock(seconds) {
 }
 
 export class Transcript {
-  constructor(element, { colourOf = () => "#5c6675", onPlay = null } = {}) {
+  constructor(element, { colourOf = () => "#5c6675", onPlay = null, follow = false } = {}) {
     this.element = element;
     this.colourOf = colourOf;
     this.onPlay = onPlay;
+    this.follow = follow;
+    this.items = new Map();
   }
 
   clear() {
+    this.items = new Map();
     this.element.replaceChildren();
   }
 
-  add({ speaker, start, end, text }) {
+  add({ id, speaker, start, end, text }) {
+    const atBottom = this.element.scrollTop + this.element.clientHeight >= this.element.scrollHeight - 8;
     const item = document.createElement("li");
     const line = document.createElement(this.onPlay ? "button" : "div");
     line.className = "line";
@@ -40,8 +45,14 @@ export class Transcript {
       line.addEventListener("click", () => this.onPlay(start, end));
     }
     item.append(line);
-    this.element.append(item);
-    item.scrollIntoView({ block: "nearest" });
+    const previous = id === undefined ? undefined : this.items.get(id);
+    if (previous) {
+      previous.replaceWith(item);
+    } else {
+      this.element.append(item);
+    }
+    if (id !== undefined) this.items.set(id, item);
+    if (this.follow && atBottom) this.element.scrollTop = this.element.scrollHeight;
   }
 
   rename(speaker, name) {
