@@ -22,13 +22,14 @@ from . import (
     serve,
     stream,
     transcribe,
+    tune,
 )
 from .output import report_error
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 COMMANDS = (diarize, stream, enroll, expand_heads, export_onnx, transcribe, batch, serve, pyannote_config, backends,
-            evaluate)
+            evaluate, tune)
 """The command modules, in the order ``audar --help`` lists them."""
 
 

@@ -41,6 +41,8 @@ def add_speaker_options(parser: argparse.ArgumentParser) -> None:
 def add_postprocessing_options(parser: argparse.ArgumentParser) -> None:
     """``--onset`` ... ``--min-duration-off``: the fields of :class:`~audar_plugins.activity.Binarization`."""
     group = parser.add_argument_group("post-processing (default: the backend's own)")
+    group.add_argument("--params", metavar="FILE",
+                       help="post-processing found by 'audar tune' (the flags below, given too, win)")
     group.add_argument("--onset", type=float, metavar="X", help="probability that starts speech")
     group.add_argument("--offset", type=float, metavar="X", help="probability below which speech ends")
     group.add_argument("--pad-onset", type=float, metavar="S", help="seconds added before each segment")
@@ -80,11 +82,14 @@ def load_backend_from_args(args: argparse.Namespace):
 
 
 def postprocessing_from_args(args: argparse.Namespace) -> dict[str, float]:
-    """The post-processing flags given (``--onset`` ...), by Binarization field name."""
+    """The post-processing of ``--params FILE`` with the flags given (``--onset`` ...) over it, by
+    Binarization field name."""
     from ..activity import Binarization
+    from ..training.tuning import read_params
 
+    values = read_params(args.params) if getattr(args, "params", None) else {}
     names = (field.name for field in dataclasses.fields(Binarization))
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    return {**values, **{name: getattr(args, name) for name in names if getattr(args, name) is not None}}
 
 
 def binarization_from_args(args: argparse.Namespace, backend):

@@ -70,6 +70,8 @@ def _add_model_options(parser: argparse.ArgumentParser, defaults) -> None:
     models.add_argument("--preset", metavar="NAME", help="Sortformer latency preset [AUDAR_PRESET]")
     models.add_argument("--precision", choices=PRECISIONS,
                         help="Sortformer arithmetic on the CPU (default fp32) [AUDAR_PRECISION]")
+    models.add_argument("--params", metavar="FILE",
+                        help="post-processing found by 'audar tune', for /v1/audio/diarizations [AUDAR_PARAMS]")
     models.add_argument("--asr", dest="asr_model", metavar="MODEL_OR_DIR",
                         help="faster-whisper model (CTranslate2 directory or name); without it only diarization "
                         "is served [AUDAR_ASR]")

@@ -60,6 +60,13 @@ class Engine:
         self.backend = backend
         self.recognizer = recognizer
         self.voiceprints: list[Voiceprint] = []  # the server's known speakers (settings.voices)
+        self.binarization = backend.binarization  # the diarization route's; settings.params puts tuned values over it
+        if settings.params is not None:
+            import dataclasses
+
+            from ..training.tuning import read_params
+
+            self.binarization = dataclasses.replace(backend.binarization, **read_params(settings.params))
         self._lanes = {lane: ThreadPoolExecutor(settings.workers, thread_name_prefix=f"audar-{lane}")
                        for lane in ("batch", "live", "live_asr")}
 

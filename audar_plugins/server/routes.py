@@ -99,7 +99,8 @@ def _diarize(engine: Engine, job: DiarizationRequest) -> str:
     waveform = decode_upload(job.upload, engine.settings.max_audio_seconds)
     speakers = job.speakers
     result = diarize(waveform, engine.backend, speakers.num_speakers, speakers.min_speakers, speakers.max_speakers,
-                     uri=safe_uri(job.upload.stem), known_speakers=None if naming is None else naming.voiceprints)
+                     engine.binarization, uri=safe_uri(job.upload.stem),
+                     known_speakers=None if naming is None else naming.voiceprints)
     return diarization_body(result.annotation, waveform.shape[0] / SAMPLE_RATE, job.response_format)
 
 

@@ -68,6 +68,8 @@ class Settings:
         wait in a queue.
     web_page
         Serve the web page (live and file modes) at ``GET /``.
+    params
+        A file of post-processing written by ``audar tune``, for the diarization route.
     """
 
     host: str = "127.0.0.1"
@@ -87,6 +89,7 @@ class Settings:
     voices: str | None = None
     workers: int = field(default_factory=_default_workers)
     web_page: bool = True
+    params: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -168,6 +171,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "workers": ("AUDAR_WORKERS", int),
     "voices": ("AUDAR_VOICES", str),
     "web_page": ("AUDAR_WEB_PAGE", _switch),
+    "params": ("AUDAR_PARAMS", str),
 }
 """Field name -> (environment variable, parser). ``AUDAR_MAX_UPLOAD_MB`` is in megabytes (10^6 bytes)."""
 
