@@ -18,7 +18,7 @@ from ..errors import BackendLoadError
 from .job import BatchJob
 from .worker import BatchWorker, Outcome, Task, start_worker
 
-__all__ = ["InProcessRunner", "PoolRunner", "Runner", "worker_lost"]
+__all__ = ["InProcessRunner", "PoolRunner", "Runner", "free_slot", "worker_lost"]
 
 
 class Runner(Protocol):
@@ -33,6 +33,12 @@ class Runner(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def free_slot(running: dict, slots: int) -> int:
+    """The first worker index among ``slots`` holding no task (``running`` maps a call to (index, task))."""
+    busy = {index for index, _ in running.values()}
+    return next(index for index in range(slots) if index not in busy)
 
 
 def worker_lost(why: str) -> Outcome:
@@ -71,8 +77,7 @@ class PoolRunner:
         self._running: dict[concurrent.futures.Future, tuple[int, Task]] = {}
 
     def submit(self, task: Task) -> None:
-        busy = {index for index, _ in self._running.values()}
-        index = next(index for index in range(self.slots) if index not in busy)
+        index = free_slot(self._running, self.slots)
         try:
             future = self._executors[index].submit(_process, task)
         except BrokenProcessPool:  # its process died while idle (the out-of-memory killer, say)

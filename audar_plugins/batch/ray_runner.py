@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import AudarError, BackendLoadError, InvalidOptionError, MissingDependencyError
 from .job import BatchJob
-from .local import worker_lost
+from .local import free_slot, worker_lost
 from .worker import Outcome, Task, start_worker
 
 __all__ = ["RayBatchWorker", "RayRunner"]
@@ -77,8 +77,7 @@ class RayRunner:
         self._running: dict[Any, tuple[int, Task]] = {}
 
     def submit(self, task: Task) -> None:
-        busy = {index for index, _ in self._running.values()}
-        index = next(index for index in range(self.slots) if index not in busy)
+        index = free_slot(self._running, self.slots)
         self._running[self._actors[index].process.remote(task)] = (index, task)
 
     def next_outcome(self) -> tuple[Task, Outcome]:

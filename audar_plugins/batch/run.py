@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..errors import InvalidOptionError
 from .inputs import BatchInputs
-from .job import BatchJob, output_name
+from .job import BatchJob
 from .local import InProcessRunner, PoolRunner, Runner
 from .outputs import BatchOutputs, Record
 from .worker import Outcome, Task
@@ -171,7 +171,7 @@ class _Driver:
                     record, path=item.path, size=content.size, mtime_ns=content.mtime_ns, ctime_ns=content.ctime_ns))
             summary.skipped += 1
         elif outcome.error is None and outcome.content is not None:
-            files = {output_name(item.name, format): outcome.outputs[format] for format in self.job.formats}
+            files = {name: outcome.outputs[format] for format, name in self.job.output_names(item).items()}
             speakers = tuple({"speaker": match.speaker, "name": match.name, "score": match.score}
                              for match in outcome.speakers)
             content = outcome.content

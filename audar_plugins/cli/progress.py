@@ -33,7 +33,7 @@ def add_progress_options(parser: argparse.ArgumentParser, what: str) -> None:
 @contextlib.contextmanager
 def progress_display(name: str, args: argparse.Namespace) -> Iterator[ProgressDisplay | None]:
     """A display for the input ``name``, or None when ``--quiet`` or standard error is no terminal."""
-    if args.quiet or not (args.progress or sys.stderr.isatty()):
+    if not _shown(args):
         yield None
         return
     display = ProgressDisplay(name, always=args.progress)
@@ -47,7 +47,7 @@ def progress_display(name: str, args: argparse.Namespace) -> Iterator[ProgressDi
 def batch_progress(args: argparse.Namespace) -> Iterator[Callable[[BatchSummary], None] | None]:
     """A ``progress(summary)`` callback drawing one bar over a batch's files (audio hours and failures beside
     it), or None when ``--quiet`` or standard error is no terminal."""
-    if args.quiet or not (args.progress or sys.stderr.isatty()):
+    if not _shown(args):
         yield None
         return
     from tqdm import tqdm
@@ -66,6 +66,11 @@ def batch_progress(args: argparse.Namespace) -> Iterator[Callable[[BatchSummary]
     finally:
         if bar is not None:
             bar.close()
+
+
+def _shown(args: argparse.Namespace) -> bool:
+    """Progress is shown with ``--progress``, or on a terminal unless ``--quiet``."""
+    return not args.quiet and (args.progress or sys.stderr.isatty())
 
 
 class ProgressDisplay:

@@ -18,6 +18,7 @@ a long file transcription, and a push never waits for a turn's transcription.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -62,8 +63,6 @@ class Engine:
         self.voiceprints: list[Voiceprint] = []  # the server's known speakers (settings.voices)
         self.binarization = backend.binarization  # the diarization route's; settings.params puts tuned values over it
         if settings.params is not None:
-            import dataclasses
-
             from ..training.tuning import read_params
 
             self.binarization = dataclasses.replace(backend.binarization, **read_params(settings.params))

@@ -45,20 +45,20 @@ export class Gateway {
     await this.request("v1/models", { key });
   }
 
-  async transcribe(file, options = {}) {
+  async upload(path, file, fields, options) {
     const form = new FormData();
     form.append("file", file);
-    form.append("model", "gpt-4o-transcribe-diarize");
-    form.append("response_format", "diarized_json");
-    return (await this.request("v1/audio/transcriptions", { method: "POST", body: form, ...options })).json();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    return (await this.request(path, { method: "POST", body: form, ...options })).json();
   }
 
-  async diarize(file, options = {}) {
-    const form = new FormData();
-    form.append("file", file);
-    form.append("model", "audar-diarize");
-    form.append("response_format", "json");
-    return (await this.request("v1/audio/diarizations", { method: "POST", body: form, ...options })).json();
+  transcribe(file, options = {}) {
+    return this.upload("v1/audio/transcriptions", file,
+                       { model: "gpt-4o-transcribe-diarize", response_format: "diarized_json" }, options);
+  }
+
+  diarize(file, options = {}) {
+    return this.upload("v1/audio/diarizations", file, { model: "audar-diarize", response_format: "json" }, options);
   }
 
   realtimeUrl(resumeToken = null) {
