@@ -59,7 +59,8 @@ def main() -> None:
                         help="run NeMo's enumeration only where one (B, T, n!, n) tensor is below this")
     args = parser.parse_args()
     print(f"batch {args.batch} x {args.frames} frames; peak MB beyond the inputs, seconds for forward + backward")
-    print(f"{'speakers':>8} | {'ours MB':>8} {'ours s':>7} | {'NeMo MB':>9} {'NeMo s':>7} | {'one NeMo tensor':>15} | loss equal")
+    print(f"{'speakers':>8} | {'ours MB':>8} {'ours s':>7} | {'NeMo MB':>9} {'NeMo s':>7} | "
+          f"{'one NeMo tensor':>15} | loss equal")
     for speakers in (4, 6, 8):
         ours = measure("ours", speakers, args.batch, args.frames)
         tensor_gb = args.batch * args.frames * math.factorial(speakers) * speakers * 4 / 1e9
