@@ -21,6 +21,7 @@ against the built-ins keeps working (``except FileNotFoundError`` still catches
     ├── SessionClosedError              (RuntimeError) audio pushed to a flushed streaming session
     ├── SnapshotError                   (ValueError) a session snapshot cannot be restored here
     ├── VoiceprintError                 (ValueError) a reference clip or voiceprint cannot name a speaker
+    ├── TrainingDataError               (ValueError) a training manifest, its audio or its RTTMs cannot be used
     └── MissingDependencyError          (ImportError) an optional extra is not installed
 """
 
@@ -43,6 +44,7 @@ __all__ = [
     "SessionClosedError",
     "SnapshotError",
     "VoiceprintError",
+    "TrainingDataError",
 ]
 
 
@@ -126,3 +128,8 @@ class MissingDependencyError(AudarError, ImportError):
 class VoiceprintError(AudarError, ValueError):
     """A reference clip cannot be enrolled (silent, too short or long, several voices), or a
     voiceprint file cannot be read or was made by another speaker encoder."""
+
+
+class TrainingDataError(AudarError, ValueError):
+    """A training or validation manifest cannot be used: missing or corrupt audio, an RTTM that
+    names other recordings or more speakers than the model has, a segment outside its audio."""

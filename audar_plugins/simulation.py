@@ -23,7 +23,15 @@ from .errors import InvalidOptionError
 if TYPE_CHECKING:
     from pyannote.core import Annotation
 
-__all__ = ["ConversationOptions", "frame_energy_db", "speech_regions", "simulate_conversation", "voiced_frames"]
+__all__ = [
+    "ConversationOptions",
+    "RoomOptions",
+    "frame_energy_db",
+    "overlap_ratio",
+    "speech_regions",
+    "simulate_conversation",
+    "voiced_frames",
+]
 
 _ENERGY_FRAME = 0.02
 
@@ -131,16 +139,40 @@ class ConversationOptions:
                 raise InvalidOptionError(f"{name} must be an interval (low, high) with 0 <= low <= high")
 
 
+@dataclass(frozen=True)
+class RoomOptions:
+    """A room around the conversation: reverberation and background noise.
+
+    Each speaker stands at a random place in a shoebox room (sides drawn from ``size``
+    metres, reverberation time from ``rt60`` seconds) and is heard by one microphone through
+    the room's impulse response (pyroomacoustics' image-source model); then pink noise is added
+    at a signal-to-noise ratio drawn from ``snr_db``. The reference keeps the dry speech's
+    boundaries, as the recordings' annotators would.
+    """
+
+    size: tuple[float, float] = (3.0, 8.0)
+    rt60: tuple[float, float] = (0.15, 0.5)
+    snr_db: tuple[float, float] = (10.0, 30.0)
+
+    def __post_init__(self) -> None:
+        for name, low_bound in (("size", 2.0), ("rt60", 0.05), ("snr_db", -20.0)):
+            low, high = getattr(self, name)
+            if not low_bound <= low <= high:
+                raise InvalidOptionError(f"{name} must be an interval (low, high) with {low_bound} <= low <= high")
+
+
 def simulate_conversation(
     recordings: Mapping[str, Sequence[np.ndarray]],
     seed: int = 0,
     options: ConversationOptions = ConversationOptions(),
     uri: str = "conversation",
+    room: RoomOptions | None = None,
 ) -> tuple[np.ndarray, Annotation]:
     """Mix the speakers' recordings (16 kHz mono) into one conversation.
 
     Every phrase of every recording is used once. Returns the mixture and its
-    reference annotation, labelled with the keys of ``recordings``.
+    reference annotation, labelled with the keys of ``recordings``. With ``room``, the
+    speakers are heard through a simulated room with background noise.
     """
     from pyannote.core import Annotation, Segment
 
@@ -177,12 +209,60 @@ def simulate_conversation(
             cursor += phrase[0].shape[0]
         previous = speaker
 
-    mixture = np.zeros(max(start + audio.shape[0] for start, _, (audio, _, _) in placed), dtype=np.float32)
+    length = max(start + audio.shape[0] for start, _, (audio, _, _) in placed)
+    tracks = {speaker: np.zeros(length, dtype=np.float32) for speaker in recordings}
     reference = Annotation(uri=uri)
     for start, speaker, (audio, first, last) in placed:
-        mixture[start : start + audio.shape[0]] += audio
+        tracks[speaker][start : start + audio.shape[0]] += audio
         reference[Segment((start + first) / SAMPLE_RATE, (start + last) / SAMPLE_RATE)] = speaker
+    if room is None:
+        mixture = np.sum(list(tracks.values()), axis=0, dtype=np.float32)
+    else:
+        mixture = _in_room(list(tracks.values()), room, rng)
     return mixture, reference.support()
+
+
+def overlap_ratio(reference: Annotation) -> float:
+    """The share of speech time where two or more speakers talk at once."""
+    speech = reference.get_timeline().support().duration()
+    overlap = reference.get_overlap().duration()
+    return float(overlap / speech) if speech else 0.0
+
+
+def _in_room(tracks: list[np.ndarray], room: RoomOptions, rng: np.random.Generator) -> np.ndarray:
+    """The tracks as one microphone in a random room hears them, plus pink noise."""
+    import pyroomacoustics as pra
+    from scipy.signal import fftconvolve
+
+    dimensions = rng.uniform(*room.size, size=3)
+    dimensions[2] = min(dimensions[2], 3.5)  # ceilings are lower than walls are long
+    absorption, max_order = pra.inverse_sabine(float(rng.uniform(*room.rt60)), dimensions)
+    shoebox = pra.ShoeBox(dimensions, fs=SAMPLE_RATE, materials=pra.Material(absorption), max_order=max_order)
+    inside = lambda: rng.uniform(0.5, dimensions - 0.5)  # noqa: E731
+    for _ in tracks:
+        shoebox.add_source(inside())
+    shoebox.add_microphone(inside())
+    shoebox.compute_rir()
+    length = tracks[0].shape[0]
+    mixture = np.zeros(length, dtype=np.float64)
+    for track, response in zip(tracks, shoebox.rir[0]):
+        response = response / np.max(np.abs(response))  # the direct path keeps the dry level
+        mixture += fftconvolve(track, response)[:length]
+    noise = _pink_noise(length, rng)
+    speech_power = np.mean(mixture[np.abs(mixture) > 0] ** 2) if np.any(mixture) else 0.0
+    noise *= np.sqrt(speech_power / 10 ** (rng.uniform(*room.snr_db) / 10) / np.mean(noise**2))
+    mixture += noise
+    peak = np.max(np.abs(mixture))
+    return (mixture / peak * 0.9 if peak > 0.9 else mixture).astype(np.float32)
+
+
+def _pink_noise(length: int, rng: np.random.Generator) -> np.ndarray:
+    """Noise whose power falls as 1/f, like a room's hum and air."""
+    spectrum = np.fft.rfft(rng.standard_normal(length))
+    frequencies = np.fft.rfftfreq(length)
+    spectrum[1:] /= np.sqrt(frequencies[1:])
+    spectrum[0] = 0
+    return np.fft.irfft(spectrum, n=length)
 
 
 def _phrases(waveform: np.ndarray, floor_db: float) -> list[tuple[np.ndarray, int, int]]:

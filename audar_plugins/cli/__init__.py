@@ -13,6 +13,7 @@ from ..errors import AudarError
 from . import (
     backends,
     batch,
+    data,
     diarize,
     enroll,
     evaluate,
@@ -29,7 +30,7 @@ from .output import report_error
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 COMMANDS = (diarize, stream, enroll, expand_heads, export_onnx, transcribe, batch, serve, pyannote_config, backends,
-            evaluate, tune)
+            evaluate, tune, data)
 """The command modules, in the order ``audar --help`` lists them."""
 
 
