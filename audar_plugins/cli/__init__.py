@@ -19,6 +19,7 @@ from . import (
     evaluate,
     expand_heads,
     export_onnx,
+    finetune,
     pyannote_config,
     serve,
     stream,
@@ -30,7 +31,7 @@ from .output import report_error
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 COMMANDS = (diarize, stream, enroll, expand_heads, export_onnx, transcribe, batch, serve, pyannote_config, backends,
-            evaluate, tune, data)
+            evaluate, tune, data, finetune)
 """The command modules, in the order ``audar --help`` lists them."""
 
 

@@ -21,12 +21,14 @@ import logging
 import os
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..backends.sortformer_core.presets import StreamingConfig
 from ..errors import InvalidOptionError, TrainingDataError
 from .loss import LossWeights, SortformerLoss
 from .manifests import DEFAULT_SEGMENT, check_manifest
@@ -40,6 +42,10 @@ logger = logging.getLogger(__name__)
 
 FRAME = 0.08
 """Seconds per Sortformer output frame."""
+
+TRAINING_STREAMING = StreamingConfig(chunk_len=188, chunk_right_context=1, fifo_len=0, spkcache_update_period=188)
+"""The streaming settings NeMo's v2 recipe trains with (``streaming_sortformer_diarizer_4spk-v2.yaml``): 15 s
+chunks, so a 90 s sample is six streaming steps. Inference presets are set per session and are not changed."""
 
 LAST_CHECKPOINT = "last.ckpt"
 HISTORY = "history.jsonl"
@@ -62,6 +68,8 @@ class FinetuneOptions:
     """Top-level modules of the model whose weights do not train (``()`` to train everything)."""
     segment: float = DEFAULT_SEGMENT
     """Longest training sample in seconds (NeMo's ``session_len_sec``)."""
+    streaming: StreamingConfig = TRAINING_STREAMING
+    """The streaming settings of streaming models during training and dev evaluation."""
     gradient_clip: float = 1.0
     seed: int = 0
 
@@ -118,10 +126,11 @@ def finetune(
     trainer = _trainer(work_dir, options, progress)
     last = work_dir / LAST_CHECKPOINT
     resumed = _checkpoint_step(last) if last.exists() else 0
-    if not last.exists():
-        (work_dir / HISTORY).unlink(missing_ok=True)
-        trainer.validate(module, verbose=False)  # the starting point, as step 0 of the history
-    trainer.fit(module, ckpt_path=str(last) if last.exists() else None)
+    with _streaming_settings(model, options.streaming.for_speakers(model.sortformer_modules.n_spk)):
+        if not last.exists():
+            (work_dir / HISTORY).unlink(missing_ok=True)
+            trainer.validate(module, verbose=False)  # the starting point, as step 0 of the history
+        trainer.fit(module, ckpt_path=str(last) if last.exists() else None)
     model.eval()
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     model.save_to(str(output))
@@ -141,6 +150,20 @@ def _check_same_run(work_dir: Path, checkpoint, train_manifest, dev_manifest, op
             raise InvalidOptionError(f"{work_dir} holds a run with other {', '.join(changed)}; "
                                      "use another work folder, or remove it to start over")
     record.write_text(json.dumps(settings, indent=2))
+
+
+@contextmanager
+def _streaming_settings(model, config: StreamingConfig) -> Iterator[None]:
+    """The model's streaming settings set to ``config`` for a while, then put back as the checkpoint had them."""
+    modules = model.sortformer_modules
+    saved = {name: getattr(modules, name) for name in config.as_dict()}
+    for name, value in config.as_dict().items():
+        setattr(modules, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(modules, name, value)
 
 
 def _checkpoint_step(path: Path) -> int:
@@ -199,6 +222,14 @@ class StepSampler:
         for position in range(first, first + len(self)):
             data_pass, within = divmod(position, self.size)
             yield int(np.random.default_rng([self.seed, data_pass]).permutation(self.size)[within])
+
+
+def _record(history: Path, row: dict[str, float]) -> None:
+    """Add an evaluation to the history, replacing those of this step and later: a resumed run evaluates
+    again what the interrupted one evaluated after its last checkpoint."""
+    rows = [json.loads(line) for line in history.read_text().splitlines()] if history.exists() else []
+    rows = [kept for kept in rows if kept["step"] < row["step"]] + [row]
+    history.write_text("".join(json.dumps(kept) + "\n" for kept in rows))
 
 
 def _seed_step(seed: int, step: int) -> None:
@@ -268,12 +299,6 @@ def _lightning_module():
             self.log_dict({f"train_{k}": v for k, v in losses.items()}, on_step=True, batch_size=audio.shape[0])
             return losses["loss"]
 
-        def on_train_start(self) -> None:
-            # rows written after the checkpoint this run resumed from belong to the interrupted run
-            history = Path(self.trainer.default_root_dir) / HISTORY
-            rows = [json.loads(line) for line in history.read_text().splitlines()] if history.exists() else []
-            history.write_text("".join(json.dumps(row) + "\n" for row in rows if row["step"] <= self.global_step))
-
         def validation_step(self, batch: Any, batch_idx: int) -> None:
             audio, audio_lengths, targets, target_lengths = batch
             predictions = self.model(audio_signal=audio, audio_signal_length=audio_lengths)
@@ -297,8 +322,7 @@ def _lightning_module():
             row = {"step": int(self.global_step), "dev_loss": loss, "dev_der": der,
                    "learning_rate": float(optimizers[0].param_groups[0]["lr"]) if optimizers else 0.0}
             logger.info("step %(step)d: dev loss %(dev_loss).4f, DER %(dev_der).4f", row)
-            with open(Path(self.trainer.default_root_dir) / HISTORY, "a") as file:
-                file.write(json.dumps(row) + "\n")
+            _record(Path(self.trainer.default_root_dir) / HISTORY, row)
 
         def configure_optimizers(self):
             from nemo.core.optim.lr_scheduler import CosineAnnealing

@@ -80,8 +80,11 @@ def test_nemos_data_loader_reads_the_sliced_references(ami, tiny_model):
 
 
 def test_a_corpus_of_2_to_8_speakers_has_exact_references(data, tmp_path, tiny_model):
-    speakers = find_speakers([data / "librispeech", data / "cmu-arctic", data / "speechbrain-asr"])
-    assert len(speakers) == 5 + 1 + 1  # the last two are flat folders: one speaker each, named after the folder
+    flat = tmp_path / "reader-1688"  # a folder of one speaker's files
+    shutil.copytree(data / "librispeech" / "1688", flat)
+    speakers = find_speakers([data / "librispeech", flat])
+    assert sorted(speakers) == ["1688", "1998", "2033", "2414", "2609", "reader-1688"]
+    assert [path.name for path in speakers["reader-1688"]] == [path.name for path in speakers["1688"]]
     speakers = find_speakers([data / "librispeech"]) | {
         path.stem: [path] for path in sorted((data / "rtvc").glob("*.mp3"))[:3]}  # 8 speakers
     summary = simulate_corpus(speakers, tmp_path / "sim", CorpusOptions(conversations=3, speakers=(8, 8),

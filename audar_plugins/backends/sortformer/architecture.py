@@ -25,14 +25,31 @@ _SIZES: dict[str, dict[str, int]] = {
 }
 
 
+_DROPOUTS = {
+    "sortformer_modules": ("dropout_rate",),
+    "encoder": ("dropout", "dropout_pre_encoder", "dropout_att"),
+    "transformer_encoder": ("attn_score_dropout", "attn_layer_dropout", "ffn_dropout"),
+}
+
+
 def v2_config(
-    num_speakers: int = 4, size: Literal["full", "tiny"] = "full", streaming: bool = True
+    num_speakers: int = 4, size: Literal["full", "tiny"] = "full", streaming: bool = True,
+    dropout: float | None = None,
 ) -> dict[str, Any]:
     """The ``model:`` section of a Streaming Sortformer v2 config, streaming at the card's preset.
 
     ``streaming=False`` gives the offline variant (full attention over the whole recording).
+    ``dropout`` replaces every dropout rate (v2 has 0.5 in the Transformer and heads, 0.1 in
+    the encoder), for instance for a tiny model that must learn in minutes.
     """
-    s = _SIZES[size]
+    config = _v2(num_speakers, _SIZES[size], streaming)
+    if dropout is not None:
+        for module, names in _DROPOUTS.items():
+            config[module].update(dict.fromkeys(names, dropout))
+    return config
+
+
+def _v2(num_speakers: int, s: dict[str, int], streaming: bool) -> dict[str, Any]:
     card = PRESETS["card"].for_speakers(num_speakers)
     return {
         "target": SORTFORMER_TARGET,
@@ -84,6 +101,7 @@ def build_random_model(
     seed: int = 0,
     save_to: str | Path | None = None,
     streaming: bool = True,
+    dropout: float | None = None,
 ):
     """A randomly initialised ``SortformerEncLabelModel`` in eval mode, optionally saved as ``.nemo``."""
     import torch
@@ -93,7 +111,7 @@ def build_random_model(
 
     model_class = import_sortformer_class()
     torch.manual_seed(seed)
-    model = model_class(cfg=OmegaConf.create(v2_config(num_speakers, size, streaming))).eval()
+    model = model_class(cfg=OmegaConf.create(v2_config(num_speakers, size, streaming, dropout))).eval()
     if save_to is not None:
         model.save_to(str(save_to))
     return model
