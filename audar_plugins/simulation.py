@@ -210,15 +210,12 @@ def simulate_conversation(
         previous = speaker
 
     length = max(start + audio.shape[0] for start, _, (audio, _, _) in placed)
-    tracks = {speaker: np.zeros(length, dtype=np.float32) for speaker in recordings}
+    tracks = {speaker: np.zeros(length, dtype=np.float32) for speaker in (recordings if room else ["all"])}
     reference = Annotation(uri=uri)
     for start, speaker, (audio, first, last) in placed:
-        tracks[speaker][start : start + audio.shape[0]] += audio
+        tracks[speaker if room else "all"][start : start + audio.shape[0]] += audio
         reference[Segment((start + first) / SAMPLE_RATE, (start + last) / SAMPLE_RATE)] = speaker
-    if room is None:
-        mixture = np.sum(list(tracks.values()), axis=0, dtype=np.float32)
-    else:
-        mixture = _in_room(list(tracks.values()), room, rng)
+    mixture = tracks["all"] if room is None else _in_room(list(tracks.values()), room, rng)
     return mixture, reference.support()
 
 

@@ -39,6 +39,8 @@ def add_parser(subcommands: argparse._SubParsersAction) -> None:
                         help=f"longest training sample (default {defaults.segment:g})")
     parser.add_argument("--gradient-clip", type=float, default=defaults.gradient_clip, metavar="X",
                         help="gradient norm limit, 0 for none")
+    parser.add_argument("--keep", choices=("best", "last"), default=defaults.keep,
+                        help="the output's weights: those of the lowest dev DER (default), or the last step's")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--progress", action="store_true", help="show Lightning's progress bar")
     parser.set_defaults(run=run)
@@ -53,12 +55,12 @@ def run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps, batch_size=args.batch_size, learning_rate=args.lr, min_learning_rate=args.min_lr,
         weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, check_every=args.check_every,
         loss_weights=LossWeights(args.ats_weight, args.pil_weight), frozen=() if args.unfreeze else ("encoder",),
-        segment=args.segment, gradient_clip=args.gradient_clip, seed=args.seed)
+        segment=args.segment, gradient_clip=args.gradient_clip, keep=args.keep, seed=args.seed)
     result = finetune(args.model, args.train, args.dev, args.output, args.work_dir, options, progress=args.progress)
     if result.resumed_from_step:
         print(f"resumed from step {result.resumed_from_step}")
     print("step  dev loss  dev DER %")
     for row in result.history:
         print(f"{row['step']:>4}  {row['dev_loss']:8.4f}  {100 * row['dev_der']:9.2f}")
-    print(f"{result.model}: saved")
+    print(f"{result.model}: saved, with the weights of step {result.kept_step}")
     return 0

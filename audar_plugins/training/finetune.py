@@ -71,6 +71,9 @@ class FinetuneOptions:
     streaming: StreamingConfig = TRAINING_STREAMING
     """The streaming settings of streaming models during training and dev evaluation."""
     gradient_clip: float = 1.0
+    keep: str = "best"
+    """Which weights the output gets: ``"best"``, those of the evaluation with the lowest dev DER
+    (the starting model's included), or ``"last"``."""
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -81,6 +84,8 @@ class FinetuneOptions:
             raise InvalidOptionError(f"warmup_steps must be in [0, max_steps), got {self.warmup_steps}")
         if not 0 <= self.min_learning_rate <= self.learning_rate:
             raise InvalidOptionError("learning rates must satisfy 0 <= min_learning_rate <= learning_rate")
+        if self.keep not in ("best", "last"):
+            raise InvalidOptionError(f"keep must be 'best' or 'last', got {self.keep!r}")
         if not self.segment > 0 or not self.gradient_clip >= 0 or not self.weight_decay >= 0:
             raise InvalidOptionError("segment must be > 0; gradient_clip and weight_decay >= 0")
 
@@ -92,6 +97,8 @@ class FinetuneResult:
     model: Path
     history: list[dict[str, float]]
     resumed_from_step: int
+    kept_step: int
+    """The step whose weights the output holds (0: the starting model's)."""
 
 
 def finetune(
@@ -111,13 +118,13 @@ def finetune(
     """
     from ..backends.sortformer.checkpoint import load_sortformer, read_checkpoint
 
-    info = read_checkpoint(checkpoint)
+    info = read_checkpoint(Path(checkpoint))
     for manifest in (train_manifest, dev_manifest):
         check_manifest(manifest, info.num_speakers)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     _check_same_run(work_dir, checkpoint, train_manifest, dev_manifest, options)
-    model = load_sortformer(checkpoint)
+    model = load_sortformer(Path(checkpoint))
     for name in options.frozen:
         if not hasattr(model, name):
             raise InvalidOptionError(f"the model has no module {name!r} to freeze")
@@ -131,11 +138,28 @@ def finetune(
             (work_dir / HISTORY).unlink(missing_ok=True)
             trainer.validate(module, verbose=False)  # the starting point, as step 0 of the history
         trainer.fit(module, ckpt_path=str(last) if last.exists() else None)
+    history = [json.loads(line) for line in (work_dir / HISTORY).read_text().splitlines()]
+    kept = history[-1]["step"]
+    if options.keep == "best":
+        kept = min(history, key=lambda row: (row["dev_der"], row["step"]))["step"]
+        if kept != history[-1]["step"]:
+            model.load_state_dict(_weights_at(kept, work_dir, checkpoint))
     model.eval()
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     model.save_to(str(output))
-    history = [json.loads(line) for line in (work_dir / HISTORY).read_text().splitlines()]
-    return FinetuneResult(Path(output), history, resumed)
+    return FinetuneResult(Path(output), history, resumed, kept)
+
+
+def _weights_at(step: int, work_dir: Path, start: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The model's weights after ``step`` (0: the starting checkpoint's)."""
+    import torch
+
+    from ..backends.sortformer.checkpoint import load_sortformer
+
+    if step == 0:
+        return load_sortformer(Path(start)).state_dict()
+    state = torch.load(work_dir / f"best-step{step}.ckpt", map_location="cpu", weights_only=False)["state_dict"]
+    return {name.removeprefix("model."): value for name, value in state.items()}
 
 
 def _check_same_run(work_dir: Path, checkpoint, train_manifest, dev_manifest, options: FinetuneOptions) -> None:
@@ -175,9 +199,10 @@ def _checkpoint_step(path: Path) -> int:
 def _trainer(work_dir: Path, options: FinetuneOptions, progress: bool):
     import lightning.pytorch as pl
 
-    saver = pl.callbacks.ModelCheckpoint(dirpath=work_dir, filename="step{step}", auto_insert_metric_name=False,
-                                         every_n_epochs=1, save_top_k=-1, save_last=True,
-                                         enable_version_counter=False)
+    # last.ckpt to resume from, and the checkpoint of lowest dev DER (the earliest of equals)
+    saver = pl.callbacks.ModelCheckpoint(dirpath=work_dir, filename="best-step{step}", auto_insert_metric_name=False,
+                                         every_n_epochs=1, monitor="dev_der", mode="min", save_top_k=1,
+                                         save_last=True, enable_version_counter=False)
     return pl.Trainer(
         accelerator="cpu", devices=1, max_steps=options.max_steps, max_epochs=-1,
         check_val_every_n_epoch=1, num_sanity_val_steps=0, gradient_clip_val=options.gradient_clip or None,

@@ -75,7 +75,14 @@ def test_training_lowers_the_dev_loss_and_leaves_the_encoder_bit_identical(start
     trained = [name for name in before if name.startswith(("transformer_encoder.", "sortformer_modules."))
                and not torch.equal(before[name], after[name])]
     assert "sortformer_modules.single_hidden_to_spks.weight" in trained
-    assert sorted((tmp_path / "work").glob("step*.ckpt")) and (tmp_path / "work" / LAST_CHECKPOINT).exists()
+    assert (tmp_path / "work" / LAST_CHECKPOINT).exists()
+    best = min(result.history, key=lambda row: (row["dev_der"], row["step"]))["step"]
+    assert result.kept_step == best and list((tmp_path / "work").glob("best-step*.ckpt"))
+    last = finetune(start, train, dev, tmp_path / "last.nemo", tmp_path / "work-last",
+                    FinetuneOptions(max_steps=30, check_every=10, keep="last", **QUICK))
+    assert last.history == result.history and last.kept_step == 30
+    final = weights(tmp_path / "last.nemo")
+    assert all(torch.equal(after[name], final[name]) for name in after) == (best == 30)
 
 
 def test_unfreeze_trains_the_encoder_too(start, manifests, tmp_path):
@@ -103,7 +110,8 @@ def test_a_killed_run_resumes_and_ends_where_an_uninterrupted_run_ends(start, ma
     command = _command(start, train, dev, tmp_path / "resumed.nemo", work)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
     deadline = time.monotonic() + 300
-    while not (work / "step20.ckpt").exists():  # the second checkpoint: kill between two of them
+    history = work / "history.jsonl"
+    while '"step": 20,' not in (history.read_text() if history.exists() else ""):  # kill after 2 checks
         assert process.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline, "no checkpoint within 300 s"
         time.sleep(0.05)
