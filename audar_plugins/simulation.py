@@ -121,18 +121,23 @@ class ConversationOptions:
     speaker; consecutive turns have different speakers. A change overlaps the
     previous turn with probability ``overlap_probability`` by a duration drawn
     from ``overlap``, and otherwise follows it after a gap drawn from ``gap``.
+    With ``overlap_ratio``, a change overlaps instead whenever the overlapped share of
+    the speech laid out so far is below it, so the conversation ends near that share.
     """
 
     max_phrases_per_turn: int = 2
     gap: tuple[float, float] = (0.15, 0.8)
     overlap_probability: float = 0.2
     overlap: tuple[float, float] = (0.2, 0.8)
+    overlap_ratio: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_phrases_per_turn < 1:
             raise InvalidOptionError("max_phrases_per_turn must be >= 1")
         if not 0 <= self.overlap_probability <= 1:
             raise InvalidOptionError("overlap_probability must be in [0, 1]")
+        if self.overlap_ratio is not None and not 0 <= self.overlap_ratio < 1:
+            raise InvalidOptionError("overlap_ratio must be in [0, 1)")
         for name in ("gap", "overlap"):
             low, high = getattr(self, name)
             if not 0 <= low <= high:
@@ -190,6 +195,7 @@ def simulate_conversation(
     placed: list[tuple[int, str, tuple[np.ndarray, int, int]]] = []
     cursor = 0
     previous: str | None = None
+    speech = overlapped = 0  # samples so far, for overlap_ratio
     while any(queues.values()):
         candidates = [s for s, q in queues.items() if q and s != previous] or [s for s, q in queues.items() if q]
         weights = np.array([len(queues[s]) for s in candidates], dtype=float)
@@ -197,8 +203,16 @@ def simulate_conversation(
         count = int(rng.integers(1, options.max_phrases_per_turn + 1))
         turn, queues[speaker] = queues[speaker][:count], queues[speaker][count:]
         if previous is not None:
-            if rng.random() < options.overlap_probability:
-                cursor -= int(rng.uniform(*options.overlap) * SAMPLE_RATE)
+            if options.overlap_ratio is None:
+                overlaps = rng.random() < options.overlap_probability
+            else:
+                overlaps = overlapped < options.overlap_ratio * (speech - overlapped)  # of the union
+            if overlaps:
+                shift = int(rng.uniform(*options.overlap) * SAMPLE_RATE)
+                cursor -= shift
+                audio, first, last = placed[-1][2]
+                silence = audio.shape[0] - last + turn[0][1]  # after the previous speech, before the next
+                overlapped += min(max(shift - silence, 0), last - first)
             else:
                 cursor += int(rng.uniform(*options.gap) * SAMPLE_RATE)
         for index, phrase in enumerate(turn):
@@ -207,6 +221,7 @@ def simulate_conversation(
             cursor = max(cursor, 0)
             placed.append((cursor, speaker, phrase))
             cursor += phrase[0].shape[0]
+            speech += phrase[2] - phrase[1]
         previous = speaker
 
     length = max(start + audio.shape[0] for start, _, (audio, _, _) in placed)

@@ -57,6 +57,9 @@ def add_parser(subcommands: argparse._SubParsersAction) -> None:
                            help="recordings of each speaker per conversation (default 1-2)")
     simulator.add_argument("--overlap-probability", type=float, default=0.2, metavar="P",
                            help="chance that a speaker change overlaps the previous turn (default 0.2)")
+    simulator.add_argument("--overlap-ratio", type=float, metavar="R",
+                           help="aim for this share of overlapped speech instead: overlap at every change while below it "
+                           "(how high it can go depends on the turns and --overlap; the share reached is printed)")
     simulator.add_argument("--overlap", type=_range(float), default=(0.2, 0.8), metavar="MIN-MAX",
                            help="seconds of each overlap (default 0.2-0.8)")
     simulator.add_argument("--gap", type=_range(float), default=(0.15, 0.8), metavar="MIN-MAX",
@@ -117,7 +120,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     options = CorpusOptions(
         conversations=args.conversations, speakers=args.num_speakers, recordings_per_speaker=args.recordings,
         conversation=ConversationOptions(gap=args.gap, overlap_probability=args.overlap_probability,
-                                         overlap=args.overlap),
+                                         overlap=args.overlap, overlap_ratio=args.overlap_ratio),
         room=RoomOptions(rt60=args.rt60, snr_db=args.snr) if args.room else None)
     summary = simulate_corpus(find_speakers(args.speakers), args.output, options, args.seed, args.prefix)
     manifest = args.manifest or str(Path(args.output) / "manifest.json")

@@ -100,7 +100,7 @@ def test_a_corpus_of_2_to_8_speakers_has_exact_references(data, tmp_path, tiny_m
         check_manifest(tmp_path / "sim.json", max_speakers=4)
 
 
-def test_overlap_follows_the_chosen_probability(data, tmp_path):
+def test_overlap_follows_the_chosen_probability_or_ratio(data, tmp_path):
     speakers = find_speakers([data / "librispeech"])
     ratios = []
     for probability in (0.0, 1.0):
@@ -109,6 +109,11 @@ def test_overlap_follows_the_chosen_probability(data, tmp_path):
         ratios.append(simulate_corpus(speakers, tmp_path / str(probability), options).overlap_ratio)
     assert ratios[0] == 0.0
     assert ratios[1] > 0.05
+    for target in (0.1, 0.2):
+        options = CorpusOptions(conversations=3, speakers=(2, 4), conversation=ConversationOptions(
+            overlap_ratio=target, overlap=(0.5, 2.0)))
+        assert simulate_corpus(speakers, tmp_path / str(target), options, seed=7).overlap_ratio == pytest.approx(
+            target, abs=0.03)
 
 
 def test_a_room_adds_reverberation_and_noise_at_the_chosen_level(data, tmp_path):
