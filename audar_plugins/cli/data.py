@@ -58,8 +58,9 @@ def add_parser(subcommands: argparse._SubParsersAction) -> None:
     simulator.add_argument("--overlap-probability", type=float, default=0.2, metavar="P",
                            help="chance that a speaker change overlaps the previous turn (default 0.2)")
     simulator.add_argument("--overlap-ratio", type=float, metavar="R",
-                           help="aim for this share of overlapped speech instead: overlap at every change while below it "
-                           "(how high it can go depends on the turns and --overlap; the share reached is printed)")
+                           help="aim for this share of overlapped speech instead: overlap at every change while "
+                           "below it (how high it can go depends on the turns and --overlap; the share "
+                           "reached is printed)")
     simulator.add_argument("--overlap", type=_range(float), default=(0.2, 0.8), metavar="MIN-MAX",
                            help="seconds of each overlap (default 0.2-0.8)")
     simulator.add_argument("--gap", type=_range(float), default=(0.15, 0.8), metavar="MIN-MAX",
