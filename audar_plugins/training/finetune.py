@@ -139,11 +139,12 @@ def finetune(
             trainer.validate(module, verbose=False)  # the starting point, as step 0 of the history
         trainer.fit(module, ckpt_path=str(last) if last.exists() else None)
     history = [json.loads(line) for line in (work_dir / HISTORY).read_text().splitlines()]
-    kept = history[-1]["step"]
+    kept = int(trainer.global_step)
     if options.keep == "best":
-        kept = min(history, key=lambda row: (row["dev_der"], row["step"]))["step"]
-        if kept != history[-1]["step"]:
-            model.load_state_dict(_weights_at(kept, work_dir, checkpoint))
+        best = min(history, key=lambda row: (row["dev_der"], row["step"]))["step"]
+        if best != kept:
+            model.load_state_dict(_weights_at(best, work_dir, checkpoint))
+            kept = best
     model.eval()
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     model.save_to(str(output))
