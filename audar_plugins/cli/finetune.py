@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 __all__ = ["add_parser", "run"]
 
@@ -48,6 +49,8 @@ def add_parser(subcommands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train, save the model, and print the dev history."""
+    if not args.progress:  # NeMo's forward draws a bar per dev batch; read by tqdm when it is first imported
+        os.environ.setdefault("TQDM_DISABLE", "1")
     from ..training.finetune import FinetuneOptions, finetune
     from ..training.loss import LossWeights
 
