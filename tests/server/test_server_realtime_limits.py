@@ -285,6 +285,40 @@ def test_a_client_that_vanishes_while_the_server_sends_is_parked_quietly(fake_se
     # the server's log holds nothing about it (checked after every test: conftest.server_log_is_clean)
 
 
+def test_events_sent_but_never_received_come_again_after_the_last_one_the_client_names():
+    # A network failure can lose events the server has sent: here the client "received" only up to
+    # the first commit, and both items' transcriptions went out after it.
+    running = serve(recognizer=GatedRecognizer())
+    try:
+        with open_socket(running) as socket:
+            first = Reader(socket)
+            socket.send(session_update(turn_detection=None))
+            for _ in range(2):
+                socket.send(SECOND * 3)
+                socket.send(json.dumps({"type": "input_audio_buffer.commit"}))
+            wait_until(lambda: len(first.of(f"{TRANSCRIPTION}.completed")) == 2, what="two transcriptions")
+        events = [event for _, event in first.events]
+        received = next(i for i, e in enumerate(events) if e["type"] == "input_audio_buffer.committed")
+        token = events[0]["session"]["resume_token"]
+        lost = [e for e in events[received + 1:] if e["type"] not in ("session.updated", "error")]
+        assert [e["type"] for e in lost].count(f"{TRANSCRIPTION}.completed") == 2
+        with pytest.raises(InvalidStatus) as refused:  # a bad value is refused before the stream is taken
+            open_socket(running, f"resume={token}&after=yesterday")
+        assert refused.value.response.status_code == 400
+        parked = running.server.config.app.state.realtime.parked
+        wait_until(lambda: token in parked, what="the stream still parked")
+        with open_socket(running, f"resume={token}&after={events[received]['event_id']}") as socket:
+            second = Reader(socket)
+            socket.send(END)
+            again = second.wait(60)
+    finally:
+        running.stop()
+    assert again[0]["type"] == "session.created"
+    assert again[1 : 1 + len(lost)] == lost  # the same events, ids included, before anything new
+    numbers = [int(e["event_id"].removeprefix("event_")) for e in again[1 + len(lost):]]
+    assert numbers[0] > int(events[-1]["event_id"].removeprefix("event_"))  # ids never repeat in a stream
+
+
 # -- limits -----------------------------------------------------------------------------------
 
 

@@ -18,7 +18,9 @@ finalises speaker activity. Times are seconds since the start of the stream.
 A dropped connection is parked for ``realtime_idle_seconds``: connecting again with
 ``?resume=TOKEN`` continues the stream with the same speaker labels, and every committed
 item whose ``completed`` (or ``failed``) event had not gone out is sent, whole, on the new
-connection. Refusals before the handshake (API key, session cap, a bad query value) are
+connection. Adding ``&after=EVENT_ID``, the last event the client received, also sends again
+(same ids, right after ``session.created``) the events that went out after it, of the last
+1,000: what a network failure lost in flight. Event ids keep counting across connections. Refusals before the handshake (API key, session cap, a bad query value) are
 HTTP answers in OpenAI's error shape; problems with a message (bad JSON, bad audio, a
 message over the size cap, audio over the session's cap, audio arriving faster than the
 server diarizes it) are ``error`` events and the session goes on.

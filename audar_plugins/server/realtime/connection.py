@@ -6,6 +6,9 @@ the inbox holds at most ``realtime_backlog_seconds`` of audio (and :data:`MAX_IN
 messages). An append that would overfill it is refused with an ``input_too_fast`` error
 event naming it: its audio is not part of the stream. An item is done once its last event
 has been sent; a connection that ends otherwise parks its stream and its unfinished items.
+It also keeps its last :data:`REPLAY_EVENTS` events: a client that resumes with
+``after=EVENT_ID`` (the last event it received) gets the ones it missed again, since a send
+that went out before a network failure may never have arrived.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import dataclasses
 import json
 import logging
 import secrets
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -37,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 TRANSCRIPTION = "conversation.item.input_audio_transcription"
 MAX_INBOX_MESSAGES = 1_000
+REPLAY_EVENTS = 1_000
+"""Events a parked stream keeps for a resuming client that names the last one it received."""
+_NOT_REPLAYED = ("session.created", "session.updated", "error")
 GONE = (WebSocketDisconnect, WebSocketDisconnected, OSError)
 """What a send or receive raises once the client has gone: a normal end, not a failure."""
 
@@ -70,7 +77,10 @@ class Connection:
         self.items: asyncio.Queue[Item | None] = asyncio.Queue()
         self.unfinished: list[Item] = []  # taken by the worker, their last event not sent
         self.send_lock = asyncio.Lock()
-        self.events = 0
+        self.events = 0  # numbers event ids across the stream's connections
+        # (number, the item whose transcription it is or None, JSON)
+        self.sent: deque[tuple[int, str | None, str]] = deque(maxlen=REPLAY_EVENTS)
+        self.replay: list[str] = []  # sent again right after session.created
         self.finished = False
 
     @classmethod
@@ -85,6 +95,8 @@ class Connection:
         given = query.text("max_speakers")
         max_speakers = None if given is None else number(given, "max_speakers", 1, 64, whole=True)
         token = query.text("resume")
+        after = query.text("after")
+        last_received = None if after is None else event_number(after)  # checked before the stream is taken
         if token is not None:
             parked = await registry_of(websocket.app).take(token)
             if parked is None:
@@ -93,6 +105,11 @@ class Connection:
                              token, parked["options"])
             for item in parked["items"]:  # committed before the drop, their events not all sent
                 connection.items.put_nowait(item)
+            connection.events, connection.sent = parked["events"], parked["sent"]
+            if last_received is not None:
+                unfinished = {item.id for item in parked["items"]}
+                connection.replay = [text for number, item, text in parked["sent"]
+                                     if number > last_received and item not in unfinished]
             return connection
         stream = RealtimeStream(engine.backend, SpeakerCount(max_speakers=max_speakers),
                                 keep_activity=diarize and engine.recognizer is not None)
@@ -108,6 +125,9 @@ class Connection:
     async def run(self) -> None:
         """Handle the inbox in order until the stream ends (closed 1000) or the client leaves (parked)."""
         await self.send({"type": "session.created", "session": self.session()})
+        async with self.send_lock:
+            for text in self.replay:
+                await self.websocket.send_text(text)
         worker = asyncio.create_task(self.transcribe_items())
         reader = asyncio.create_task(self.receive())
         try:
@@ -170,7 +190,7 @@ class Connection:
         if not self.stream.closed:
             state = await self.engine.run(self.stream.park, lane="live")
             registry_of(self.app).park(self.token, {"stream": state, "diarize": self.diarize, "options": self.options,
-                                                  "items": pending})
+                                                  "items": pending, "events": self.events, "sent": self.sent})
 
     async def handle(self, inbound: Inbound) -> None:
         """Act on one message; every bad one is answered with an error event and the session goes on."""
@@ -352,13 +372,26 @@ class Connection:
     # -- sending -----------------------------------------------------------------------------
 
     async def send(self, event: dict[str, Any]) -> None:
-        self.events += 1
         async with self.send_lock:
-            await self.websocket.send_text(json.dumps({"event_id": f"event_{self.events}", **event}))
+            self.events += 1
+            text = json.dumps({"event_id": f"event_{self.events}", **event})
+            if event["type"] not in _NOT_REPLAYED:  # an unfinished item's transcription is sent again whole
+                transcribing = event.get("item_id") if event["type"].startswith(TRANSCRIPTION) else None
+                self.sent.append((self.events, transcribing, text))
+            await self.websocket.send_text(text)
 
     async def error(self, error: APIError, event_id: str | None = None) -> None:
         body = error.body()["error"]
         await self.send({"type": "error", "error": {**body, "event_id": event_id}})
+
+
+def event_number(event_id: str) -> int:
+    """12 for ``event_12``; a 400 for anything else."""
+    number = event_id.removeprefix("event_")
+    if not (number.isascii() and number.isdigit()):
+        raise APIError(f"after must be an event id such as event_12, got {event_id[:40]!r}", 400, param="after",
+                       code="invalid_value")
+    return int(number)
 
 
 def _active_spans(block) -> list[list[tuple[float, float]]]:

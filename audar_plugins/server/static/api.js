@@ -61,11 +61,13 @@ export class Gateway {
     return this.upload("v1/audio/diarizations", file, { model: "audar-diarize", response_format: "json" }, options);
   }
 
-  realtimeUrl(resumeToken = null) {
+  // lastEventId: the last event received, so that a resumed session sends again what came after it.
+  realtimeUrl(resumeToken = null, lastEventId = null) {
     const url = new URL("v1/realtime", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("diarize", "true");
     if (resumeToken) url.searchParams.set("resume", resumeToken);
+    if (resumeToken && lastEventId) url.searchParams.set("after", lastEventId);
     return url.href;
   }
 

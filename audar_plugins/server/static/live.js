@@ -24,6 +24,7 @@ export class LiveSession {
     this.pending = [];
     this.seconds = 0;
     this.resumeToken = null;
+    this.lastEventId = null;
     this.socket = null;
     this.state = "new"; // new, running, ending, ended, done
     this.attempts = 0;
@@ -61,7 +62,7 @@ export class LiveSession {
   }
 
   connect() {
-    const socket = new WebSocket(this.gateway.realtimeUrl(this.resumeToken),
+    const socket = new WebSocket(this.gateway.realtimeUrl(this.resumeToken, this.lastEventId),
                                  this.gateway.realtimeProtocols(this.key));
     this.socket = socket;
     socket.onopen = () => {
@@ -76,6 +77,7 @@ export class LiveSession {
     };
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);
+      this.lastEventId = event.event_id ?? this.lastEventId;
       if (event.type === "session.created" || event.type === "session.updated") {
         this.resumeToken = event.session?.resume_token ?? this.resumeToken;
       } else if (event.type === "audar.stream.ended") {
