@@ -20,7 +20,8 @@ A dropped connection is parked for ``realtime_idle_seconds``: connecting again w
 item whose ``completed`` (or ``failed``) event had not gone out is sent, whole, on the new
 connection. Adding ``&after=EVENT_ID``, the last event the client received, also sends again
 (same ids, right after ``session.created``) the events that went out after it, of the last
-1,000: what a network failure lost in flight. Event ids keep counting across connections. Refusals before the handshake (API key, session cap, a bad query value) are
+1,000: what a network failure lost in flight. Event ids keep counting across connections.
+Refusals before the handshake (API key, session cap, a bad query value) are
 HTTP answers in OpenAI's error shape; problems with a message (bad JSON, bad audio, a
 message over the size cap, audio over the session's cap, audio arriving faster than the
 server diarizes it) are ``error`` events and the session goes on.
