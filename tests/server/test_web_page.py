@@ -244,6 +244,8 @@ def test_live_mode_resumes_a_dropped_connection(page):
     for event in events:
         if event["type"] == "conversation.item.input_audio_transcription.segment":
             latest[event["id"]] = (event["speaker"], event["text"])
+    # the page resumed with the last event it had (after=): what the drop lost in flight came again
+    assert "after=event_" in connections[1][0].url
     assert [(line["speaker"], line["text"]) for line in page.evaluate(LINES)] == list(latest.values())
     assert page.problems == []
 
