@@ -214,14 +214,20 @@ def test_session_values_are_applied_once_valid(fake_server):
 # -- nothing lost when the client goes ---------------------------------------------------------
 
 
+def _send_two_items(socket) -> Reader:
+    """Three seconds of audio committed twice, without turn detection; the socket's reader."""
+    reader = Reader(socket)
+    socket.send(session_update(turn_detection=None))
+    for _ in range(2):
+        socket.send(SECOND * 3)
+        socket.send(json.dumps({"type": "input_audio_buffer.commit"}))
+    return reader
+
+
 def _two_items_then(server, recognizer, leave) -> tuple[list[dict], list[dict]]:
     """Commit two items, let the first start transcribing, ``leave(socket, reader)``, resume, end."""
     with open_socket(server) as socket:
-        first = Reader(socket)
-        socket.send(session_update(turn_detection=None))
-        for _ in range(2):
-            socket.send(SECOND * 3)
-            socket.send(json.dumps({"type": "input_audio_buffer.commit"}))
+        first = _send_two_items(socket)
         wait_until(lambda: len(first.of("input_audio_buffer.committed")) == 2, what="two commits")
         assert recognizer.started.wait(30), "the first item was never handed to the recognizer"
         token = first.events[0][1]["session"]["resume_token"]
@@ -291,11 +297,7 @@ def test_events_sent_but_never_received_come_again_after_the_last_one_the_client
     running = serve(recognizer=GatedRecognizer())
     try:
         with open_socket(running) as socket:
-            first = Reader(socket)
-            socket.send(session_update(turn_detection=None))
-            for _ in range(2):
-                socket.send(SECOND * 3)
-                socket.send(json.dumps({"type": "input_audio_buffer.commit"}))
+            first = _send_two_items(socket)
             wait_until(lambda: len(first.of(f"{TRANSCRIPTION}.completed")) == 2, what="two transcriptions")
         events = [event for _, event in first.events]
         received = next(i for i, e in enumerate(events) if e["type"] == "input_audio_buffer.committed")
