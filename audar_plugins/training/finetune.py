@@ -245,9 +245,12 @@ class StepSampler:
 
     def __iter__(self) -> Iterator[int]:
         first = self.epoch * len(self)
+        order, current = np.empty(0, dtype=np.int64), -1
         for position in range(first, first + len(self)):
             data_pass, within = divmod(position, self.size)
-            yield int(np.random.default_rng([self.seed, data_pass]).permutation(self.size)[within])
+            if data_pass != current:
+                order, current = np.random.default_rng([self.seed, data_pass]).permutation(self.size), data_pass
+            yield int(order[within])
 
 
 def _record(history: Path, row: dict[str, float]) -> None:
