@@ -132,7 +132,6 @@ def finetune(
     module = _lightning_module()(model, str(train_manifest), str(dev_manifest), options)
     trainer = _trainer(work_dir, options, progress)
     last = work_dir / LAST_CHECKPOINT
-    resumed = _checkpoint_step(last) if last.exists() else 0
     with _streaming_settings(model, options.streaming.for_speakers(model.sortformer_modules.n_spk)):
         if not last.exists():
             (work_dir / HISTORY).unlink(missing_ok=True)
@@ -148,7 +147,7 @@ def finetune(
     model.eval()
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     model.save_to(str(output))
-    return FinetuneResult(Path(output), history, resumed, kept)
+    return FinetuneResult(Path(output), history, module.resumed_from_step, kept)
 
 
 def _weights_at(step: int, work_dir: Path, start: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -189,12 +188,6 @@ def _streaming_settings(model, config: StreamingConfig) -> Iterator[None]:
     finally:
         for name, value in saved.items():
             setattr(modules, name, value)
-
-
-def _checkpoint_step(path: Path) -> int:
-    import torch
-
-    return int(torch.load(path, map_location="cpu", weights_only=False)["global_step"])
 
 
 def _trainer(work_dir: Path, options: FinetuneOptions, progress: bool):
@@ -285,6 +278,7 @@ def _lightning_module():
             self.train_manifest, self.dev_manifest = train_manifest, dev_manifest
             for name in options.frozen:
                 getattr(model, name).requires_grad_(False)
+            self.resumed_from_step = 0
             self._dev_losses: list[tuple[float, int]] = []
             self._dev_errors: list[tuple[float, float]] = []
 
@@ -317,6 +311,9 @@ def _lightning_module():
 
         def val_dataloader(self):
             return self._loader(self.dev_manifest, training=False)
+
+        def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+            self.resumed_from_step = int(checkpoint["global_step"])  # read from the checkpoint Lightning loads
 
         def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
             _seed_step(self.options.seed, self.global_step)

@@ -9,6 +9,7 @@ written as ``<uri>.wav`` and ``<uri>.rttm``, one manifest line each.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -99,12 +100,7 @@ def simulate_corpus(
     directory.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     names = sorted(speakers)
-    cache: dict[Path, np.ndarray] = {}
-
-    def recording(path: Path) -> np.ndarray:
-        if path not in cache:
-            cache[path] = load_audio(path)
-        return cache[path]
+    recording = functools.lru_cache(maxsize=256)(load_audio)  # a corpus's recordings need not all fit in memory
 
     entries, seconds, speech, overlap = [], 0.0, 0.0, 0.0
     for index in range(options.conversations):
