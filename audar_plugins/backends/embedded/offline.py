@@ -9,7 +9,10 @@
    linkage, small clusters merged, counts honoured). Local speakers alone for less, but for
    ``min_novel_local`` seconds, that sound like none of those speakers (similarity below
    ``max_novel``) and like each other are one more speaker (a voice heard in short turns);
-   so is a single one unlike every speaker (below ``max_lone_novel``: a voice heard once).
+   so is a single one unlike every speaker (below ``max_lone_novel``: a voice heard once),
+   or one that the segmentation model heard beside the speaker it resembles most (another
+   local speaker of its window at least ``min_same`` like that speaker): in a short
+   recording, one window may be all there is to tell three people apart.
    Every embedded local speaker gets a speaker by constrained assignment (a window's local
    speakers get different speakers).
 3. **Who**, where one person speaks: frames whose count is one form clean regions (cut at
@@ -75,6 +78,7 @@ class OfflineSettings:
     min_novel_local: float = 0.8
     max_novel: float = 0.3
     max_lone_novel: float = 0.0
+    min_same: float = 0.5
     min_local: float = 0.5
     min_margin: float = 0.3
     min_speaker_speech: float = 0.75
@@ -105,7 +109,8 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     # noisy to find speakers from); when none is, those heard alone longest
     points = clean_frames >= min(int(round(settings.min_clean / FRAME_SECONDS)), clean_frames.max(initial=0))
     centroids = normalize(cluster(local[points], settings.threshold, min_speakers, max_speakers))
-    centroids = _add_unheard(centroids, normalize(local), clean_frames, ~points, settings, max_speakers)
+    windows = np.array([window for window, _ in owners], dtype=np.int64)
+    centroids = _add_unheard(centroids, normalize(local), windows, clean_frames, ~points, settings, max_speakers)
     speakers = centroids.shape[0]
     if speakers == 0:
         return SpeakerActivity(np.zeros((total, 0), dtype=np.float32), FRAME_SECONDS, start)
@@ -204,16 +209,18 @@ def _local_embeddings(waveform, activity, step_frames: int, every: int, encoder:
     return embeddings, owners, np.array(clean_frames, dtype=np.int64)
 
 
-def _add_unheard(centroids: np.ndarray, local: np.ndarray, clean_frames: np.ndarray, candidates: np.ndarray,
-                 settings: OfflineSettings, max_speakers: float) -> np.ndarray:
+def _add_unheard(centroids: np.ndarray, local: np.ndarray, windows: np.ndarray, clean_frames: np.ndarray,
+                 candidates: np.ndarray, settings: OfflineSettings, max_speakers: float) -> np.ndarray:
     """``centroids`` and a speaker for each group of local speakers that were too briefly alone to be
     points of the clustering but sound like none of its speakers (similarity below ``max_novel``
     to all) and agree with each other, when the group is heard alone for ``min_clean`` seconds in all,
-    or when even its member closest to a speaker is unlike all of them (below ``max_lone_novel``)."""
+    when even its member closest to a speaker is unlike all of them (below ``max_lone_novel``), or
+    when a member's window has another local speaker that surely is the member's nearest speaker."""
     if centroids.shape[0] == 0 or centroids.shape[0] >= max_speakers:
         return centroids
     shortest = int(round(settings.min_novel_local / FRAME_SECONDS))
-    similarity = (local @ centroids.T).max(axis=1)
+    to_centroids = local @ centroids.T
+    similarity, nearest = to_centroids.max(axis=1), to_centroids.argmax(axis=1)
     novel = np.flatnonzero(candidates & (clean_frames >= shortest) & (similarity < settings.max_novel))
     if novel.size == 0:
         return centroids
@@ -224,9 +231,15 @@ def _add_unheard(centroids: np.ndarray, local: np.ndarray, clean_frames: np.ndar
     heard = np.bincount(labels, weights=clean_frames[novel])
     closest = np.full(heard.size, -np.inf)  # per group, its members' greatest similarity to a speaker
     np.maximum.at(closest, labels, similarity[novel])
+    # the segmentation model heard a member beside another local speaker that surely is the speaker
+    # the member is nearest to: the member cannot be that speaker either
+    separated = np.zeros(heard.size, dtype=bool)
+    for group, member in zip(labels.tolist(), novel.tolist()):
+        beside = np.flatnonzero((windows == windows[member]) & (np.arange(len(windows)) != member))
+        separated[group] |= bool((to_centroids[beside, nearest[member]] >= settings.min_same).any())
     added = [normalize(local[novel[labels == group]].mean(axis=0)) for group in np.argsort(-heard)
              if group > 0 and ((heard[group] * FRAME_SECONDS >= settings.min_clean and (labels == group).sum() >= 2)
-                               or closest[group] < settings.max_lone_novel)]
+                               or closest[group] < settings.max_lone_novel or separated[group])]
     room = int(min(max_speakers, centroids.shape[0] + len(added))) - centroids.shape[0]
     return np.concatenate([centroids, np.array(added[:room]).reshape(-1, centroids.shape[1])]).astype(np.float32)
 
