@@ -38,7 +38,8 @@ _UV_FOR_PIP = {"index-url": ("UV_INDEX_URL", " "), "extra-index-url": ("UV_EXTRA
 
 
 def _pip_settings_for_uv() -> None:
-    """Give uv the package sources pip is configured with (its files and PIP_* variables).
+    """Give uv the package sources pip is configured with (its files and PIP_* variables), and have
+    it compile the modules it installs, as pip does.
 
     A machine whose pip finds the CPU build of torch in a local folder must have uv find it
     there too, or uv would fetch the multi-GB CUDA build. ``unsafe-best-match`` is pip's rule:
@@ -50,6 +51,9 @@ def _pip_settings_for_uv() -> None:
         if variable:
             os.environ.setdefault(variable, joiner.join(shlex.split(value)[0].split()))
     os.environ.setdefault("UV_INDEX_STRATEGY", "unsafe-best-match")
+    # pip compiles the installed modules; uv only does when asked. Without it, every Python start
+    # compiles torch and NeMo again where PYTHONDONTWRITEBYTECODE is set (as on these machines).
+    os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 
 _pip_settings_for_uv()
