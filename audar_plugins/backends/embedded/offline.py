@@ -18,7 +18,10 @@
 3. **Who**, where one person speaks: frames whose count is one form clean regions (cut at
    silence and at overlap); CAM++ embeds ``piece``-second pieces of them every ``hop``
    seconds, and each clean frame goes to the centroid its covering pieces resemble most.
-   A speaker the clean speech hardly goes to was a stray cluster and is dropped.
+   A speaker known from one local track only is two (or more) when the pieces nearest to it
+   fall into groups unlike each other, each heard ``min_split_speaker`` seconds: the model
+   reuses a local speaker for people who do not overlap. A speaker the clean speech hardly
+   goes to was a stray cluster and is dropped.
 4. **Tracks**: a local speaker's track is one person, the speaker it was assigned, unless
    its clean frames are surely (a similarity margin of ``min_margin``) two people for
    ``min_split`` seconds each: the segmentation model sometimes gives two people who
@@ -82,6 +85,7 @@ class OfflineSettings:
     min_local: float = 0.5
     min_margin: float = 0.3
     min_speaker_speech: float = 0.75
+    min_split_speaker: float = 1.5
     min_split: float = 0.3
     batch: int = 16
     edges: EdgeSettings = EdgeSettings()
@@ -118,6 +122,10 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     margin = np.zeros(total)
     if pieces:
         embeddings = normalize(_embed(waveform, pieces, encoder))
+        if speakers < max_speakers:
+            tracks = np.bincount(_nearest(normalize(local), centroids), minlength=speakers)
+            centroids = _split_lone_tracks(centroids, tracks, embeddings, pieces, settings, max_speakers)
+            speakers = centroids.shape[0]
         identity, margin = _clean_identity(pieces, embeddings @ centroids.T, total)
         # a speaker the clean speech hardly goes to was a stray cluster: give its pieces to the others
         heard = np.bincount(identity[identity >= 0], minlength=speakers) * FRAME_SECONDS
@@ -242,6 +250,51 @@ def _add_unheard(centroids: np.ndarray, local: np.ndarray, windows: np.ndarray, 
                                or closest[group] < settings.max_lone_novel or separated[group])]
     room = int(min(max_speakers, centroids.shape[0] + len(added))) - centroids.shape[0]
     return np.concatenate([centroids, np.array(added[:room]).reshape(-1, centroids.shape[1])]).astype(np.float32)
+
+
+def _nearest(embeddings: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Each (normalized) embedding's most similar centroid (none for no embeddings)."""
+    if embeddings.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.argmax(embeddings @ centroids.T, axis=1)
+
+
+def _split_lone_tracks(centroids: np.ndarray, tracks: np.ndarray, embeddings: np.ndarray,
+                       pieces: list[tuple[int, int]], settings: OfflineSettings, max_speakers: float) -> np.ndarray:
+    """``centroids``, each speaker known from a single local track replaced by two or more when the
+    clean pieces nearest to it fall into groups unlike each other (average similarity below
+    ``max_novel``), each heard for ``min_split_speaker`` seconds: the segmentation model reuses
+    a local speaker for people who do not overlap, and with one track there is nothing else
+    to tell them apart (a short recording, one window)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    nearest = _nearest(embeddings, centroids)
+    kept: list[np.ndarray] = []
+    for speaker in range(centroids.shape[0]):
+        rows = np.flatnonzero(nearest == speaker)
+        room = max_speakers - (len(kept) + centroids.shape[0] - speaker)
+        if tracks[speaker] > 1 or rows.size < 2 or room < 1:
+            kept.append(centroids[speaker])
+            continue
+        groups = fcluster(linkage(embeddings[rows], method="average", metric="cosine"), 1 - settings.max_novel,
+                          criterion="distance")
+        heard = [_covered([pieces[row] for row in rows[groups == group]]) * FRAME_SECONDS
+                 for group in range(1, groups.max() + 1)]
+        large = [group + 1 for group in np.argsort(heard)[::-1] if heard[group] >= settings.min_split_speaker]
+        if len(large) < 2:
+            kept.append(centroids[speaker])
+            continue
+        chosen = large[: int(min(room, len(large) - 1)) + 1]  # the speaker itself and at most `room` more
+        kept += [normalize(embeddings[rows[groups == group]].mean(axis=0)) for group in chosen]
+    return np.array(kept, dtype=np.float32).reshape(-1, centroids.shape[1])
+
+
+def _covered(ranges: list[tuple[int, int]]) -> int:
+    """How many frames the ``[start, stop)`` ranges cover together."""
+    covered: set[int] = set()
+    for first, stop in ranges:
+        covered.update(range(first, stop))
+    return len(covered)
 
 
 def _assign(similarity: np.ndarray, owners: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
