@@ -49,7 +49,7 @@ def _pip_settings_for_uv() -> None:
         key, _, value = line.partition("=")
         variable, joiner = _UV_FOR_PIP.get(key.rpartition(".")[2], (None, " "))
         if variable:
-            os.environ.setdefault(variable, joiner.join(shlex.split(value)[0].split()))
+            os.environ.setdefault(variable, joiner.join(" ".join(shlex.split(value)).split()))
     os.environ.setdefault("UV_INDEX_STRATEGY", "unsafe-best-match")
     # pip compiles the installed modules; uv only does when asked. Without it, every Python start
     # compiles torch and NeMo again where PYTHONDONTWRITEBYTECODE is set (as on these machines).
