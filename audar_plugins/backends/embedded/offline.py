@@ -113,8 +113,9 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     # noisy to find speakers from); when none is, those heard alone longest
     points = clean_frames >= min(int(round(settings.min_clean / FRAME_SECONDS)), clean_frames.max(initial=0))
     centroids = normalize(cluster(local[points], settings.threshold, min_speakers, max_speakers))
+    local = normalize(local)
     windows = np.array([window for window, _ in owners], dtype=np.int64)
-    centroids = _add_unheard(centroids, normalize(local), windows, clean_frames, ~points, settings, max_speakers)
+    centroids = _add_unheard(centroids, local, windows, clean_frames, ~points, settings, max_speakers)
     speakers = centroids.shape[0]
     if speakers == 0:
         return SpeakerActivity(np.zeros((total, 0), dtype=np.float32), FRAME_SECONDS, start)
@@ -123,7 +124,7 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     if pieces:
         embeddings = normalize(_embed(waveform, pieces, encoder))
         if speakers < max_speakers:
-            tracks = np.bincount(_nearest(normalize(local), centroids), minlength=speakers)
+            tracks = np.bincount(_nearest(local, centroids), minlength=speakers)
             centroids = _split_lone_tracks(centroids, tracks, embeddings, pieces, settings, max_speakers)
             speakers = centroids.shape[0]
         identity, margin = _clean_identity(pieces, embeddings @ centroids.T, total)
@@ -135,7 +136,7 @@ def diarize_offline(waveform: np.ndarray, models: Models,
             identity, margin = _clean_identity(pieces, embeddings @ centroids.T, total)
     if progress is not None:
         progress(0.9)
-    assigned = _assign(normalize(local) @ centroids.T, owners) if owners else {}
+    assigned = _assign(local @ centroids.T, owners) if owners else {}
     votes, unanchored, taken = _votes(activity, identity, assigned, step_frames, speakers, total,
                                       margin >= settings.min_margin, settings.min_split / FRAME_SECONDS)
     _vote_unanchored(waveform, activity, unanchored, taken, step_frames, encoder, centroids, votes)
