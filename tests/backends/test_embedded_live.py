@@ -107,3 +107,41 @@ def test_five_readers_are_five_speakers_live(models, data):
     report = diarization_error_rate({"five": reference}, {"five": hypothesis}, collar=0.25).total
     assert len(hypothesis.labels()) == 5
     assert report.der < 0.08
+
+
+def test_a_short_voice_beside_its_nearest_speaker_is_a_new_speaker():
+    """A local speaker unlike every speaker (similarity 0.3) but alone too briefly to be new by itself
+    is new when another local speaker of its window surely is the speaker it resembles most."""
+    from audar_plugins.backends.embedded.incremental_speakers import IncrementalSpeakers
+
+    first, second = np.eye(3)[0], np.eye(3)[1]
+    talker = 0.9 * first + np.sqrt(1 - 0.81) * second  # 0.9 like speaker 0
+    short = 0.3 * first + np.sqrt(1 - 0.09) * np.eye(3)[2]  # 0.3 like speaker 0, nearest to it
+    speakers = IncrementalSpeakers(max_distance=0.6, dimension=3, min_same=0.5)
+    assert speakers.assign(first[None], np.array([True])) == [0]
+    beside = speakers.assign(np.stack([talker, short]), np.array([True, False]), np.array([True, True]))
+    assert beside == [0, 1] and speakers.count == 2
+    np.testing.assert_allclose(speakers.centroids()[1], short, atol=1e-6)
+
+    # the same voice alone in its window, or beside a speaker it is not nearest to, is no one new
+    for others, separable in (([], [True]), ([second], [True, True]), ([talker], [True, False])):
+        alone_speakers = IncrementalSpeakers(max_distance=0.6, dimension=3, min_same=0.5)
+        alone_speakers.assign(np.stack([first, second]), np.array([True, True]))
+        alone_speakers.assign(np.stack([*others, short]), np.array([True] * len(others) + [False]),
+                              np.array(separable))
+        assert alone_speakers.count == 2
+
+
+def test_a_third_voice_in_a_meeting_is_found_live(models, data):
+    """AMI EN2005a's first 30 s (trn06): the third person speaks in short turns over the others. Without
+    the rule above the session found one speaker and 16.2 % DER (offline: 10.7 %)."""
+    from audar_plugins.formats.diarization import read_uem
+
+    waveform = load_audio(data / "ami-train" / "trn06.flac")
+    reference = read_rttm(data / "ami-train" / "reference.rttm")["trn06"]
+    hypothesis = stream(SegmentationSession(models), waveform, []).to_annotation(
+        Binarization(onset=0.5, offset=0.5), uri="trn06")
+    uem = read_uem(data / "ami-train" / "all.uem")["trn06"]
+    report = diarization_error_rate({"trn06": reference}, {"trn06": hypothesis}, {"trn06": uem}, collar=0.25).total
+    assert len(hypothesis.labels()) >= 2
+    assert report.der < 0.12

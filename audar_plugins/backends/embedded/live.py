@@ -6,7 +6,9 @@ window's newest ``step`` seconds become final. Each local speaker active there a
 ``min_local`` seconds in the last ``context`` seconds is embedded with CAM++ over those
 (the frames where it speaks alone, or all of them if it hardly ever does) and matched to
 the speakers so far (:class:`~.incremental_speakers.IncrementalSpeakers`); a local speaker
-heard alone for ``min_long`` seconds there may be a new speaker. A frame is active for the
+heard alone for ``min_long`` seconds there may be a new speaker, and so may one heard alone
+for ``min_separated`` seconds beside another local speaker that surely is the speaker it
+resembles most (the short reply of a third person). A frame is active for the
 speakers its active local speakers were matched to, two at once where the model hears
 overlap. Only the recent audio counts because the segmentation model may give two people
 who alternate one local speaker in a window.
@@ -70,6 +72,8 @@ class LiveSettings:
     min_local: float = 0.5
     context: float = 2.0
     min_long: float = 0.75
+    min_separated: float = 0.5
+    min_same: float = 0.5
     max_distance: float = 0.6
     edges: EdgeSettings = EdgeSettings()
 
@@ -95,7 +99,8 @@ class SegmentationSession(BaseSession):
         super().__init__(FRAME_DURATION, {"kind": "segmentation-3.0+campplus", **asdict(settings)})
         self.models = models
         self.settings = settings
-        self.speakers = IncrementalSpeakers(settings.max_distance, models.encoder.dimension, max_speakers)
+        self.speakers = IncrementalSpeakers(settings.max_distance, models.encoder.dimension, max_speakers,
+                                            settings.min_same)
         self._audio = np.zeros(0, dtype=np.float32)
         self._audio_start = 0  # stream sample of self._audio[0]
         self._steps = 0  # steps made final
@@ -174,12 +179,15 @@ class SegmentationSession(BaseSession):
         if not heard:
             return matched
         frames = fbank(audio)
-        features, long = [], []
+        features, long, separable = [], [], []
         for local in heard:
             picked = speaker_frames(frames.shape[0], embedding_frames(recent, local, min_frames))
             features.append(normalized(frames[picked]) if picked.size >= 3 else np.zeros((3, 80), np.float32))
-            long.append(single[:, local].sum() * FRAME_DURATION >= settings.min_long)
-        for local, speaker in zip(heard, self.speakers.assign(self.models.encoder.embed(features), np.array(long))):
+            alone_seconds = single[:, local].sum() * FRAME_DURATION
+            long.append(alone_seconds >= settings.min_long)
+            separable.append(alone_seconds >= settings.min_separated)
+        for local, speaker in zip(heard, self.speakers.assign(self.models.encoder.embed(features), np.array(long),
+                                                                 np.array(separable))):
             matched[local] = speaker
         return matched
 
