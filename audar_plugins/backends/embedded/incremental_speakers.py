@@ -7,9 +7,9 @@ least total cosine distance, one local speaker per speaker. A match farther than
 little (``separable``) while another local speaker of the window surely is the speaker it
 resembles most (similarity at least ``min_same``): the segmentation model heard them as
 two people, and the embeddings agree. Else it goes to the nearest speaker that no other
-local speaker of the window took. Long local speakers add
-their embedding to their speaker's centroid (and a new speaker starts from the embedding
-that made it), so centroids settle as the stream goes on.
+local speaker of the window took. Long local speakers add their embedding to their
+speaker's centroid (and a new speaker starts from the embedding that made it), so
+centroids settle as the stream goes on.
 Speakers are numbered in order of arrival and never renumbered.
 """
 
