@@ -80,6 +80,12 @@ def test_bad_settings_and_foreign_snapshots_are_refused(models):
         LiveSettings(step=0.1)
     with pytest.raises(InvalidOptionError):
         LiveSettings(max_distance=3.0)
+    with pytest.raises(InvalidOptionError, match="min_same"):
+        LiveSettings(min_same=1.5)
+    with pytest.raises(InvalidOptionError, match="min_separated"):
+        LiveSettings(min_separated=-0.5)
+    with pytest.raises(InvalidOptionError, match="context"):
+        LiveSettings(context=float("nan"))
     snapshot = SegmentationSession(models, LiveSettings(step=3.0)).snapshot()
     assert SegmentationSession.restore(models, snapshot).settings.step == 3.0
     with pytest.raises(SnapshotError):

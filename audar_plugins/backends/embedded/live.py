@@ -82,6 +82,11 @@ class LiveSettings:
             raise InvalidOptionError(f"step must be within 0.5 and 5 seconds, got {self.step}")
         if not 0 < self.max_distance < 2:
             raise InvalidOptionError(f"max_distance must be within 0 and 2, got {self.max_distance}")
+        if not -1 <= self.min_same <= 1:
+            raise InvalidOptionError(f"min_same is a cosine similarity, within -1 and 1, got {self.min_same}")
+        for name in ("min_local", "context", "min_long", "min_separated"):
+            if not 0 <= getattr(self, name) <= 10:
+                raise InvalidOptionError(f"{name} must be within 0 and 10 seconds, got {getattr(self, name)}")
 
     @property
     def step_frames(self) -> int:
