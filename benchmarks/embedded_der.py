@@ -1,5 +1,6 @@
 """The CPU default (``embedded``) beside the previous one (``ge2e``) and pyannote.audio's own pipeline
 on the same two models: DER, speaker counts and speed on the real recordings in ../shared/data.
+``embedded-fast`` is the backend's ``fast`` preset (offline only: its live sessions are the default's).
 
     nox -s embedded_der                       # all three, in one process (pyannote.audio 4.0.7's env)
     python benchmarks/embedded_der.py         # ours only, where pyannote.audio does not import
@@ -48,6 +49,8 @@ PUSH = SAMPLE_RATE // 2
 SETS = {"ami": ami, "librispeech": librispeech_conversations, "falcon": falcon}
 # issue 16's targets for the embedded backend offline
 BOUNDS = {"ami": 0.14, "librispeech": 0.015, "falcon": 0.01}
+MAX_RTF = 0.05  # compute seconds per second of audio, offline
+MIN_SPEEDUP = 5.0  # times pyannote.audio's speed on the same models, in the same run
 LIVE_GAP = 3.0  # points of DER, live above offline
 WARM = 10.0  # seconds: AMI is also scored from here on, once a live session has heard the voices
 
@@ -76,6 +79,10 @@ def systems(names: list[str]) -> dict[str, Callable[[Item, Any], Any]]:
         chosen[f"{name} offline"] = lambda item, waveform, b=backend: b.diarize(waveform).to_annotation(
             b.binarization, uri=item.uri)
         chosen[f"{name} live"] = lambda item, waveform, b=backend: live(b, waveform).to_annotation(
+            b.binarization, uri=item.uri)
+    if "embedded-fast" in names:  # the fast preset; its live sessions are the default's
+        fast = load_backend("embedded", preset="fast")
+        chosen["embedded-fast offline"] = lambda item, waveform, b=fast: b.diarize(waveform).to_annotation(
             b.binarization, uri=item.uri)
     if "pyannote" in names:
         try:
@@ -123,11 +130,32 @@ def report(title: str, items: list[Item], runs: dict[str, Run], audio_seconds: f
               f"{100 * total.missed / total.total:>6.1f}%{100 * total.confusion / total.total:>6.1f}%{rtf:>8.3f}"
               f"  {right}/{len(counts)} right: {' '.join(f'{f}/{e}' for f, e in counts)}")
         totals[name] = {"der": total.der, "rtf": rtf, "counts_right": right == len(counts)}
-    if "pyannote 4.0.7" in totals and "embedded offline" in totals:
-        ours, theirs = totals["embedded offline"], totals["pyannote 4.0.7"]
-        print(f"embedded offline / pyannote: {theirs['rtf'] / ours['rtf']:.1f}x its speed, "
-              f"DER {100 * (ours['der'] - theirs['der']):+.1f} points")
+    for name in ("embedded offline", "embedded-fast offline"):
+        if "pyannote 4.0.7" in totals and name in totals:
+            ours, theirs = totals[name], totals["pyannote 4.0.7"]
+            print(f"{name} / pyannote: {theirs['rtf'] / ours['rtf']:.1f}x its speed, "
+                  f"DER {100 * (ours['der'] - theirs['der']):+.1f} points")
+    if "embedded offline" in totals and "embedded-fast offline" in totals:
+        ours, fast = totals["embedded offline"], totals["embedded-fast offline"]
+        print(f"embedded-fast / embedded: {ours['rtf'] / fast['rtf']:.1f}x its speed, "
+              f"DER {100 * (fast['der'] - ours['der']):+.1f} points")
     return totals
+
+
+def offline_verdicts(name: str, system: str, totals: dict[str, dict]) -> list[str]:
+    """Issue 16's offline targets for one set: DER bound and counts, RTF, 5x pyannote within 1 point."""
+    ours = totals[system]
+    lines = [f"{name:<12} {system} DER {100 * ours['der']:5.1f} % (target {100 * BOUNDS[name]:.1f} %): "
+             f"{'ok' if ours['der'] <= BOUNDS[name] else 'ABOVE'}; "
+             f"counts {'all right' if ours['counts_right'] else 'NOT all right'}; RTF {ours['rtf']:.3f} "
+             f"(target {MAX_RTF}): {'ok' if ours['rtf'] <= MAX_RTF else 'ABOVE'}"]
+    if "pyannote 4.0.7" in totals:
+        theirs = totals["pyannote 4.0.7"]
+        speed, points = theirs["rtf"] / ours["rtf"], 100 * (ours["der"] - theirs["der"])
+        lines.append(f"{name:<12} {system}: {speed:.1f}x pyannote's speed (target {MIN_SPEEDUP:.0f}x), "
+                     f"{points:+.1f} DER points (target at most +1.0): "
+                     f"{'ok' if speed >= MIN_SPEEDUP and points <= 1.0 else 'NOT met'}")
+    return lines
 
 
 def from_second(items: list[Item], second: float) -> list[Item]:
@@ -173,7 +201,8 @@ print(json.dumps({{"audio_mb": waveform.nbytes / 2**20, "peak_mb": peak / 1024,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, from {','.join(SETS)}")
-    parser.add_argument("--systems", default="embedded,ge2e,pyannote", help="comma-separated, from the default")
+    parser.add_argument("--systems", default="embedded,embedded-fast,ge2e,pyannote",
+                        help="comma-separated, from the default")
     parser.add_argument("--quick", action="store_true", help="skip the memory runs")
     args = parser.parse_args()
     chosen = systems(args.systems.split(","))
@@ -190,11 +219,9 @@ def main() -> None:
                           from_second(items, WARM), runs, audio_seconds)
             verdicts += live_gap(f"ami from {WARM:.0f} s", late)
         verdicts += live_gap(name, totals)
-        if "embedded offline" in totals:
-            ours = totals["embedded offline"]
-            verdicts.append(f"{name:<12} embedded offline DER {100 * ours['der']:5.1f} % (target "
-                            f"{100 * BOUNDS[name]:.1f} %): {'ok' if ours['der'] <= BOUNDS[name] else 'ABOVE'}; "
-                            f"counts {'all right' if ours['counts_right'] else 'NOT all right'}")
+        for system in ("embedded offline", "embedded-fast offline"):
+            if system in totals:
+                verdicts += offline_verdicts(name, system, totals)
     print("\n== targets\n" + "\n".join(verdicts))
     if not args.quick:
         print("\n== embedded: peak memory (fresh process per length)")

@@ -25,7 +25,8 @@ def add_backend_options(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--model", metavar="PATH_OR_NAME", help="checkpoint: a .nemo path or a model hub name")
     parser.add_argument("--device", metavar="DEVICE", help="cpu, cuda, cuda:1, ... (backends with models)")
     parser.add_argument("--preset", metavar="NAME",
-                        help="latency preset: card, nv-30.4s, nv-10s, nv-1.04s, nv-0.32s (Sortformer)")
+                        help="preset: card, nv-30.4s, nv-10s, nv-1.04s, nv-0.32s (Sortformer latency); "
+                             "accurate, fast (embedded, offline)")
     parser.add_argument("--precision", choices=PRECISIONS,
                         help="arithmetic of the Sortformer backends on the CPU (default fp32; see "
                              "audar_plugins.backends.precision)")

@@ -67,7 +67,8 @@ def _add_model_options(parser: argparse.ArgumentParser, defaults) -> None:
     models.add_argument("--backend", help=f"diarization backend (default {defaults.backend}) [AUDAR_BACKEND]")
     models.add_argument("--model", metavar="PATH_OR_NAME", help="backend checkpoint, e.g. a .nemo path [AUDAR_MODEL]")
     models.add_argument("--device", metavar="DEVICE", help="cpu, cuda, ... (backends with models) [AUDAR_DEVICE]")
-    models.add_argument("--preset", metavar="NAME", help="Sortformer latency preset [AUDAR_PRESET]")
+    models.add_argument("--preset", metavar="NAME",
+                        help="Sortformer latency preset, or accurate/fast for embedded [AUDAR_PRESET]")
     models.add_argument("--precision", choices=PRECISIONS,
                         help="Sortformer arithmetic on the CPU (default fp32) [AUDAR_PRECISION]")
     models.add_argument("--params", metavar="FILE",

@@ -41,9 +41,10 @@ def test_console_script_is_installed():
     assert result.returncode == 0 and result.stdout.startswith("audar-plugins ")
 
 
-def test_diarize_the_shipped_example_with_the_default_backend(data, tmp_path):
+@pytest.mark.parametrize("preset", [[], ["--preset", "fast"]], ids=["accurate", "fast"])
+def test_diarize_the_shipped_example_with_the_default_backend(data, tmp_path, preset):
     output = tmp_path / "example.rttm"
-    result = audar("diarize", EXAMPLE, "--output", output)
+    result = audar("diarize", EXAMPLE, "--output", output, *preset)
     assert result.returncode == 0, result.stderr
     hypothesis = read_rttm(output)["falcon-3-speakers"]
     reference = read_rttm(data / "falcon/test.rttm")["test"]
@@ -51,6 +52,11 @@ def test_diarize_the_shipped_example_with_the_default_backend(data, tmp_path):
     report = diarization_error_rate({"falcon-3-speakers": reference}, {"falcon-3-speakers": hypothesis}, collar=0.25)
     assert len(hypothesis.labels()) == 3
     assert report.total.der <= 0.05
+
+
+def test_an_unknown_preset_of_the_default_backend_is_refused_by_name():
+    result = audar("diarize", EXAMPLE, "--preset", "slow")
+    assert result.returncode == 1 and "presets are accurate, fast (got 'slow')" in result.stderr
 
 
 def test_json_rttm_and_speaker_counts_with_a_registered_backend(clips):

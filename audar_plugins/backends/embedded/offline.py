@@ -33,6 +33,11 @@
 5. **Edges**: Silero VAD cuts pauses the segmentation model ran through and fills clipped
    words (:mod:`.speech_edges`). Speakers are numbered in order of arrival.
 
+CAM++ is most of the time: step 2 embeds each second of speech once per window that covers it
+(four, at the default ``step``). With ``reuse_pieces``, a local speaker whose clean frames the
+pieces of step 3 cover takes their mean embedding instead (:class:`.clean_pieces.CleanPieces`):
+each clean second is embedded once, for about half the time.
+
 Memory: the audio, plus 589 x 3 bytes of activity per window, one embedding per piece, and
 features of at most about 60,000 frames at a time.
 """
@@ -45,8 +50,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...activity import SpeakerActivity, default_labels, runs
+from ...activity import SpeakerActivity, default_labels
 from .campplus import SpeakerEncoder
+from .clean_pieces import CleanPieces, cut_pieces
 from .fbank import fbank, normalized
 from .local_speakers import (
     FRAME_CENTER_SAMPLES,
@@ -87,6 +93,7 @@ class OfflineSettings:
     min_speaker_speech: float = 0.75
     min_split_speaker: float = 1.5
     min_split: float = 0.3
+    reuse_pieces: bool = False
     batch: int = 16
     edges: EdgeSettings = EdgeSettings()
 
@@ -102,13 +109,15 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     step_frames = max(1, int(round(settings.step / FRAME_SECONDS)))
     activity = _segment(waveform, segmentation, step_frames, settings.batch, progress)
     count = _speaker_count(activity, step_frames, total)
-    pieces = _pieces(count == 1, settings)
+    clean = CleanPieces(waveform, _pieces(count == 1, settings), total, encoder)
+    pieces, embeddings = clean.ranges, clean.embeddings
     start = (FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES / 2) / 16_000
     every = max(1, int(round(settings.embedding_step / (step_frames * FRAME_SECONDS))))
+    reuse = clean if settings.reuse_pieces else None
     local, owners, clean_frames = _local_embeddings(waveform, activity, step_frames, every, encoder,
-                                                    int(round(settings.min_local / FRAME_SECONDS)))
+                                                    int(round(settings.min_local / FRAME_SECONDS)), reuse)
     if not owners and count.any():  # a few words in all: embed whatever little there is
-        local, owners, clean_frames = _local_embeddings(waveform, activity, step_frames, 1, encoder, 3)
+        local, owners, clean_frames = _local_embeddings(waveform, activity, step_frames, 1, encoder, 3, reuse)
     # only local speakers heard alone long enough are points (pyannote's rule: shorter ones are too
     # noisy to find speakers from); when none is, those heard alone longest
     points = clean_frames >= min(int(round(settings.min_clean / FRAME_SECONDS)), clean_frames.max(initial=0))
@@ -122,7 +131,6 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     identity = np.full(total, -1, dtype=np.int64)
     margin = np.zeros(total)
     if pieces:
-        embeddings = normalize(_embed(waveform, pieces, encoder))
         if speakers < max_speakers:
             tracks = np.bincount(_nearest(local, centroids), minlength=speakers)
             centroids = _split_lone_tracks(centroids, tracks, embeddings, pieces, settings, max_speakers)
@@ -191,12 +199,15 @@ def _speaker_count(activity: np.ndarray, step_frames: int, total: int) -> np.nda
 
 
 def _local_embeddings(waveform, activity, step_frames: int, every: int, encoder: SpeakerEncoder,
-                      min_frames: int) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray]:
-    """CAM++ embeddings of the local speakers of every ``every``-th window, from the frames where each
+                      min_frames: int, reuse: CleanPieces | None = None
+                      ) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray]:
+    """Embeddings of the local speakers of every ``every``-th window, from the frames where each
     speaks alone (all its frames when fewer than ``min_frames`` are clean); their ``(window, local)``
-    owners; and how many frames each speaks alone."""
+    owners; and how many frames each speaks alone. CAM++ computes them, except, given ``reuse``,
+    for local speakers whose clean frames the clean pieces cover: the pieces' mean stands for them."""
     owners: list[tuple[int, int]] = []
     clean_frames: list[int] = []
+    reused: dict[int, np.ndarray] = {}  # row -> embedding from the pieces
 
     def features():
         single_all = alone(activity)
@@ -205,16 +216,31 @@ def _local_embeddings(waveform, activity, step_frames: int, every: int, encoder:
             clean = single_all[window].sum(axis=0)
             if max(active) < min_frames:
                 continue
-            begin = window * step_frames * FRAME_STEP_SAMPLES
-            frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
+            frames = None
             for local in range(3):
+                if active[local] < min_frames:
+                    continue
+                if reuse is not None and clean[local] >= min_frames:
+                    mean = reuse.mean_inside(window * step_frames + np.flatnonzero(single_all[window, :, local]))
+                    if mean is not None:
+                        reused[len(owners)] = mean
+                        owners.append((window, local))
+                        clean_frames.append(int(clean[local]))
+                        continue
+                if frames is None:
+                    begin = window * step_frames * FRAME_STEP_SAMPLES
+                    frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
                 picked = speaker_frames(frames.shape[0], embedding_frames(activity[window], local, min_frames))
-                if active[local] >= min_frames and picked.size >= 3:
+                if picked.size >= 3:
                     owners.append((window, local))
                     clean_frames.append(int(clean[local]))
                     yield normalized(frames[picked])
 
-    embeddings = encoder.embed_all(features())
+    computed = encoder.embed_all(features())
+    embeddings = np.zeros((len(owners), encoder.dimension), dtype=np.float32)
+    embeddings[[row for row in range(len(owners)) if row not in reused]] = computed
+    for row, mean in reused.items():
+        embeddings[row] = mean
     return embeddings, owners, np.array(clean_frames, dtype=np.int64)
 
 
@@ -318,32 +344,8 @@ def _assign(similarity: np.ndarray, owners: list[tuple[int, int]]) -> dict[tuple
 
 def _pieces(clean: np.ndarray, settings: OfflineSettings) -> list[tuple[int, int]]:
     """Frame ranges ``[start, stop)`` to embed: ``piece`` long every ``hop`` inside each clean region."""
-    length = int(round(settings.piece / FRAME_SECONDS))
-    hop = int(round(settings.hop / FRAME_SECONDS))
-    shortest = int(round(settings.min_piece / FRAME_SECONDS))
-    pieces = []
-    for first, stop in runs(clean):
-        if stop - first < shortest:
-            continue
-        if stop - first <= length:
-            pieces.append((first, stop))
-            continue
-        starts = list(range(first, stop - length + 1, hop))
-        if starts[-1] + length < stop:
-            starts.append(stop - length)  # the region's end too
-        pieces += [(start, start + length) for start in starts]
-    return pieces
-
-
-def _embed(waveform: np.ndarray, pieces: list[tuple[int, int]], encoder: SpeakerEncoder) -> np.ndarray:
-    """CAM++ embeddings of the pieces (frame ranges)."""
-    def features():
-        for first, stop in pieces:
-            begin = max(0, first * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2)
-            end = stop * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2
-            yield normalized(fbank(waveform[begin:end]))
-
-    return encoder.embed_all(features())
+    return cut_pieces(clean, int(round(settings.piece / FRAME_SECONDS)), int(round(settings.hop / FRAME_SECONDS)),
+                      int(round(settings.min_piece / FRAME_SECONDS)))
 
 
 def _clean_identity(pieces: list[tuple[int, int]], similarity: np.ndarray, total: int
