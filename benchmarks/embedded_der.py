@@ -119,14 +119,14 @@ def report(title: str, items: list[Item], runs: dict[str, Run], audio_seconds: f
     references = {item.uri: item.reference for item in items}
     uems = {item.uri: item.uem for item in items if item.uem is not None} or None
     print(f"\n== {title} ({len(items)} files, {audio_seconds:.0f} s of audio)")
-    print(f"{'system':<18}{'DER':>7}{'FA':>7}{'miss':>7}{'conf':>7}{'RTF':>8}  speakers found/expected")
+    print(f"{'system':<22}{'DER':>7}{'FA':>7}{'miss':>7}{'conf':>7}{'RTF':>8}  speakers found/expected")
     totals = {}
     for name, run in runs.items():
         total = diarization_error_rate(references, run.hypotheses, uems, collar=COLLAR).total
         counts = [(len(run.hypotheses[uri].labels()), len(references[uri].labels())) for uri in references]
         right = sum(found == expected for found, expected in counts)
         rtf = run.seconds / audio_seconds
-        print(f"{name:<18}{100 * total.der:>6.1f}%{100 * total.false_alarm / total.total:>6.1f}%"
+        print(f"{name:<22}{100 * total.der:>6.1f}%{100 * total.false_alarm / total.total:>6.1f}%"
               f"{100 * total.missed / total.total:>6.1f}%{100 * total.confusion / total.total:>6.1f}%{rtf:>8.3f}"
               f"  {right}/{len(counts)} right: {' '.join(f'{f}/{e}' for f, e in counts)}")
         totals[name] = {"der": total.der, "rtf": rtf, "counts_right": right == len(counts)}
