@@ -109,11 +109,11 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     step_frames = max(1, int(round(settings.step / FRAME_SECONDS)))
     activity = _segment(waveform, segmentation, step_frames, settings.batch, progress)
     count = _speaker_count(activity, step_frames, total)
-    clean = CleanPieces(waveform, _pieces(count == 1, settings), total, encoder)
-    pieces, embeddings = clean.ranges, clean.embeddings
+    clean_pieces = CleanPieces(waveform, _pieces(count == 1, settings), total, encoder)
+    pieces, embeddings = clean_pieces.ranges, clean_pieces.embeddings
     start = (FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES / 2) / 16_000
     every = max(1, int(round(settings.embedding_step / (step_frames * FRAME_SECONDS))))
-    reuse = clean if settings.reuse_pieces else None
+    reuse = clean_pieces if settings.reuse_pieces else None
     local, owners, clean_frames = _local_embeddings(waveform, activity, step_frames, every, encoder,
                                                     int(round(settings.min_local / FRAME_SECONDS)), reuse)
     if not owners and count.any():  # a few words in all: embed whatever little there is
