@@ -46,9 +46,8 @@ class EmbeddedBackend:
         VAD always runs on the CPU with ONNX Runtime.
     preset
         ``"accurate"`` or ``"fast"`` (offline; see :data:`PRESETS`), over ``options``. ``fast``
-        is about twice as fast on this project's recordings, with the same DER on LibriSpeech
-        conversations and falcon and 1.9 points more on AMI (``benchmarks/README.md``). Live
-        sessions are the same under both.
+        is about twice as fast; its DER is measured beside the default's in
+        ``benchmarks/README.md``. Live sessions are the same under both.
 
     One instance may serve several threads: every call and session keeps its own state.
     """

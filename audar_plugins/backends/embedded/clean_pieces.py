@@ -65,8 +65,8 @@ class CleanPieces:
         each weighted by its frames there; None when they cover too little of ``frames``."""
         frames = frames[frames < self._piece_of.size]
         inside = self._piece_of[frames]
-        weights = np.bincount(inside[inside >= 0], minlength=len(self.ranges)).astype(np.float32)
-        weights[weights < INSIDE * self._sizes] = 0
-        if frames.size == 0 or weights.sum() < COVERED * frames.size:
+        pieces, overlap = np.unique(inside[inside >= 0], return_counts=True)  # only the pieces met
+        kept = overlap >= INSIDE * self._sizes[pieces]
+        if frames.size == 0 or overlap[kept].sum() < COVERED * frames.size:
             return None
-        return normalize(weights @ self.embeddings)
+        return normalize(overlap[kept].astype(np.float32) @ self.embeddings[pieces[kept]])
