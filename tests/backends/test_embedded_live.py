@@ -86,6 +86,10 @@ def test_bad_settings_and_foreign_snapshots_are_refused(models):
         LiveSettings(min_separated=-0.5)
     with pytest.raises(InvalidOptionError, match="context"):
         LiveSettings(context=float("nan"))
+    with pytest.raises(InvalidOptionError, match="min_run"):
+        LiveSettings(min_run=11)
+    with pytest.raises(InvalidOptionError, match="min_gain"):
+        LiveSettings(min_gain=-0.1)
     snapshot = SegmentationSession(models, LiveSettings(step=3.0)).snapshot()
     assert SegmentationSession.restore(models, snapshot).settings.step == 3.0
     with pytest.raises(SnapshotError):
@@ -94,25 +98,32 @@ def test_bad_settings_and_foreign_snapshots_are_refused(models):
 
 def test_two_alternating_readers_stay_apart_live(models, data):
     """The segmentation model gives two LibriSpeech readers who alternate one local speaker in some
-    windows; identity from the recent audio only keeps them apart (21 % confusion with whole windows)."""
+    windows; identity from the recent audio only keeps them apart (21 % confusion with whole windows),
+    and runs matched on their own give the end of one turn and the start of the next their own
+    reader (confusion 1.3 % without, 0.6 % with)."""
     waveform, reference = librispeech_conversation(data, ("1688", "1998"), seed=0, uri="two")
-    hypothesis = stream(SegmentationSession(models), waveform, []).to_annotation(Binarization(onset=0.5, offset=0.5),
-                                                                                   uri="two")
-    report = diarization_error_rate({"two": reference}, {"two": hypothesis}, collar=0.25).total
-    assert len(hypothesis.labels()) == 2
-    assert report.confusion / report.total < 0.05 and report.der < 0.12
+    reports = {}
+    for min_run in (10.0, LiveSettings().min_run):  # 10 s: no run is ever matched on its own
+        hypothesis = stream(SegmentationSession(models, LiveSettings(min_run=min_run)), waveform, []).to_annotation(
+            Binarization(onset=0.5, offset=0.5), uri="two")
+        assert len(hypothesis.labels()) == 2
+        reports[min_run] = diarization_error_rate({"two": reference}, {"two": hypothesis}, collar=0.25).total
+    without, with_runs = reports.values()
+    assert without.confusion / without.total < 0.02
+    assert with_runs.confusion / with_runs.total < 0.01 and with_runs.der < without.der - 0.005
 
 
 def test_five_readers_are_five_speakers_live(models, data):
     """Five LibriSpeech readers in turns (the benchmark's libri-5spk). A sixth speaker appeared while
-    a new speaker needed 1 s alone in the last 2 s (``min_long``); with 0.75 s there are five."""
+    a new speaker needed 1 s alone in the last 2 s (``min_long``); with 0.75 s there are five. DER
+    6.2 % (3.5 % confusion) before runs were matched on their own, 4.9 % (2.3 %) since."""
     readers = ("1688", "1998", "2033", "2414", "2609")
     waveform, reference = librispeech_conversation(data, readers, seed=3, uri="five")
     hypothesis = stream(SegmentationSession(models), waveform, []).to_annotation(Binarization(onset=0.5, offset=0.5),
                                                                                    uri="five")
     report = diarization_error_rate({"five": reference}, {"five": hypothesis}, collar=0.25).total
     assert len(hypothesis.labels()) == 5
-    assert report.der < 0.08
+    assert report.der < 0.055 and report.confusion / report.total < 0.03
 
 
 def test_a_short_voice_beside_its_nearest_speaker_is_a_new_speaker():
@@ -151,3 +162,13 @@ def test_a_third_voice_in_a_meeting_is_found_live(models, data):
     report = diarization_error_rate({"trn06": reference}, {"trn06": hypothesis}, {"trn06": uem}, collar=0.25).total
     assert len(hypothesis.labels()) >= 2
     assert report.der < 0.12
+
+
+def test_runs_join_across_short_gaps_only():
+    from audar_plugins.backends.embedded.local_speakers import runs
+
+    mask = np.array([0, 1, 1, 0, 0, 1, 0, 1], dtype=bool)
+    assert runs(mask) == [(1, 3), (5, 6), (7, 8)]
+    assert runs(mask, bridged=1) == [(1, 3), (5, 8)]
+    assert runs(mask, bridged=2) == [(1, 8)]
+    assert runs(np.zeros(4, dtype=bool)) == []

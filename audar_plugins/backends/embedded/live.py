@@ -13,6 +13,14 @@ speakers its active local speakers were matched to, two at once where the model 
 overlap. Only the recent audio counts because the segmentation model may give two people
 who alternate one local speaker in a window.
 
+For the same reason a local speaker's speech in the window splits into runs at the model's
+silences and at Silero's pauses of ``min_pause`` seconds or more. When one local speaker has
+two or more runs in the step, each run heard for ``min_run`` seconds (its last ``context``
+seconds) is embedded on its own and goes to the speaker it resembles most if that speaker is
+nearer than the local speaker's match by ``min_gain``, within ``max_distance``, and not held
+by another local speaker on the run's frames: the tail of one reader and the start of the
+next get their own names. This only names runs: it makes no speaker and moves no centroid.
+
 Silero VAD runs over the stream as it arrives and sets the edges of each final step as
 offline (:mod:`.speech_edges`), from the values complete by the step's end; a clipped word is
 filled only from frames of the same step.
@@ -20,8 +28,8 @@ filled only from frames of the same step.
 Every window is computed alone, from the audio at fixed positions of the stream: the output
 does not depend on how the stream is cut, and a restored session continues exactly. A frame
 is final at most ``step`` seconds after its audio arrives, plus the compute of one window.
-Memory: one window of audio, Silero's state and its values since the last final frame, and
-the speakers' centroids.
+Memory: one window of audio, Silero's state and its values over that window, and the
+speakers' centroids.
 
 Frames are the model's, 16.875 ms apart; block frame ``i`` is the model frame centred at
 ``i`` x 16.875 ms + 30.9 ms (the blocks start at 0, as every session's do).
@@ -46,10 +54,12 @@ from .local_speakers import (
     alone,
     embedding_frames,
     multilabel,
+    runs,
     speaker_frames,
 )
 from .models import Models
 from .segmentation import WINDOW_SAMPLES, frames_in
+from .speaker_clusters import normalize
 from .speech_edges import EdgeSettings, snap_to_speech, speech_probability_at
 from .vad import VAD_FRAME_DURATION, VAD_FRAME_SAMPLES
 
@@ -62,6 +72,8 @@ __all__ = ["LiveSettings", "SegmentationSession"]
 
 FRAMES = frames_in(WINDOW_SAMPLES)
 FRAME_DURATION = FRAME_STEP_SAMPLES / 16_000
+SPEECH = 0.5  # Silero's probability below which a frame is quiet
+BRIDGED = 3  # frames: silences of the model this short do not split a run
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,9 @@ class LiveSettings:
     min_separated: float = 0.5
     min_same: float = 0.5
     max_distance: float = 0.6
+    min_pause: float = 0.15
+    min_run: float = 0.3
+    min_gain: float = 0.1
     edges: EdgeSettings = EdgeSettings()
 
     def __post_init__(self) -> None:
@@ -84,7 +99,9 @@ class LiveSettings:
             raise InvalidOptionError(f"max_distance must be within 0 and 2, got {self.max_distance}")
         if not -1 <= self.min_same <= 1:
             raise InvalidOptionError(f"min_same is a cosine similarity, within -1 and 1, got {self.min_same}")
-        for name in ("min_local", "context", "min_long", "min_separated"):
+        if not 0 <= self.min_gain <= 2:
+            raise InvalidOptionError(f"min_gain must be within 0 and 2, got {self.min_gain}")
+        for name in ("min_local", "context", "min_long", "min_separated", "min_pause", "min_run"):
             if not 0 <= getattr(self, name) <= 10:
                 raise InvalidOptionError(f"{name} must be within 0 and 10 seconds, got {getattr(self, name)}")
 
@@ -97,7 +114,7 @@ class SegmentationSession(BaseSession):
     """One stream through segmentation-3.0 and CAM++; see the module docstring."""
 
     snapshot_kind = "audar-segmentation-session"
-    snapshot_version = 2
+    snapshot_version = 3
 
     def __init__(self, models: Models, settings: LiveSettings = LiveSettings(),
                  max_speakers: float = math.inf) -> None:
@@ -151,12 +168,16 @@ class SegmentationSession(BaseSession):
         window[: piece.size] = piece
         activity = multilabel(self.models.segmentation(window[None]))[0]
         first = self._steps * step_frames if until is None else self.emitted_frames
-        rows = np.clip(np.arange(first, stop) - begin // FRAME_STEP_SAMPLES, 0, FRAMES - 1)
-        matched = self._match(piece, activity, int(rows[0]), int(rows[-1]) + 1)
+        window_frame = begin // FRAME_STEP_SAMPLES
+        rows = np.clip(np.arange(first, stop) - window_frame, 0, FRAMES - 1)
+        speech = self._speech_at(np.arange(window_frame, window_frame + FRAMES), end, until is not None)
+        owners = self._match(piece, activity, _pauses(speech, self.settings.min_pause), int(rows[0]),
+                             int(rows[-1]) + 1)
         probabilities = np.zeros((stop - first, self.speakers.count), dtype=np.float32)
-        for local, speaker in enumerate(matched):
-            if speaker >= 0:
-                probabilities[activity[rows, local] > 0, speaker] = 1.0
+        for local in range(3):
+            speakers = owners[rows, local]
+            on = np.flatnonzero((activity[rows, local] > 0) & (speakers >= 0))
+            probabilities[on, speakers[on]] = 1.0
         return snap_to_speech(probabilities, self._speech_at(np.arange(first, stop), end, until is not None),
                               FRAME_DURATION, self.settings.edges)
 
@@ -167,11 +188,13 @@ class SegmentationSession(BaseSession):
         times = (frames * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES) / 16_000 - self._speech_start * VAD_FRAME_DURATION
         return speech_probability_at(self._speech[: max(known, 0)], times)
 
-    def _match(self, audio: np.ndarray, activity: np.ndarray, first: int, stop: int) -> list[int]:
-        """The speaker of each local speaker active on window frames ``first`` to ``stop`` (``-1``:
-        silent there, or too short to tell), from its embedding over the last ``context`` seconds
-        up to ``stop``: the model may give two people who alternate one local speaker in a
-        window, so only who speaks now counts."""
+    def _match(self, audio: np.ndarray, activity: np.ndarray, pauses: np.ndarray, first: int,
+               stop: int) -> np.ndarray:
+        """The speaker of each local speaker on each window frame (``(frames, 3)``, ``-1``: none) for
+        the local speakers active on window frames ``first`` to ``stop``, from each one's embedding
+        over the last ``context`` seconds up to ``stop`` (the model may give two people who alternate
+        one local speaker in a window, so only who speaks now counts), then by runs
+        (:meth:`_rematch_runs`)."""
         settings = self.settings
         min_frames = int(round(settings.min_local / FRAME_DURATION))
         span = slice(max(0, stop - int(round(settings.context / FRAME_DURATION))), stop)
@@ -182,7 +205,7 @@ class SegmentationSession(BaseSession):
         heard = [local for local in range(3)
                  if activity[first:stop, local].any() and recent[:, local].sum() >= min_frames]
         if not heard:
-            return matched
+            return np.full((activity.shape[0], 3), -1, dtype=np.int64)
         frames = fbank(audio)
         features, long, separable = [], [], []
         for local in heard:
@@ -194,7 +217,44 @@ class SegmentationSession(BaseSession):
         for local, speaker in zip(heard, self.speakers.assign(self.models.encoder.embed(features), np.array(long),
                                                                  np.array(separable))):
             matched[local] = speaker
-        return matched
+        owners = np.tile(np.array(matched, dtype=np.int64), (activity.shape[0], 1))
+        self._rematch_runs(frames, activity, pauses, first, stop, matched, owners)
+        return owners
+
+    def _rematch_runs(self, frames: np.ndarray, activity: np.ndarray, pauses: np.ndarray, first: int, stop: int,
+                      matched: list[int], owners: np.ndarray) -> None:
+        """Give each run of a local speaker with two or more runs in the step the speaker it resembles
+        most, in ``owners``, when the module docstring's conditions hold."""
+        settings = self.settings
+        min_frames = int(round(settings.min_run / FRAME_DURATION))
+        longest = int(round(settings.context / FRAME_DURATION))
+        single = alone(activity[:stop])
+        candidates, features = [], []
+        for local, speaker in enumerate(matched):
+            if speaker < 0:
+                continue
+            spans = [(a, b) for a, b in runs(activity[:stop, local].astype(bool) & ~pauses[:stop], BRIDGED)
+                     if b > first]
+            if len(spans) < 2:
+                continue
+            for a, b in spans:
+                span = np.zeros(stop, dtype=bool)
+                span[max(a, b - longest) : b] = True
+                picked = span & single[:, local]
+                if picked.sum() < min_frames:
+                    picked = span
+                if picked.sum() >= min_frames:
+                    candidates.append((local, a, b))
+                    features.append(normalized(frames[speaker_frames(frames.shape[0], picked)]))
+        if not candidates:
+            return
+        similarity = normalize(self.models.encoder.embed(features)) @ self.speakers.centroids().T
+        for (local, a, b), row in zip(candidates, similarity):
+            nearest, current = int(np.argmax(row)), matched[local]
+            held = any(matched[other] == nearest and activity[a:b, other].any() for other in range(3) if other != local)
+            if (nearest != current and not held and row[nearest] - row[current] >= settings.min_gain
+                    and 1 - row[nearest] <= settings.max_distance):
+                owners[a:b, local] = nearest
 
     def _join(self, blocks: list[np.ndarray]) -> SpeakerActivity:
         width = self.speakers.count
@@ -208,7 +268,7 @@ class SegmentationSession(BaseSession):
         if keep_from > self._audio_start:
             self._audio = self._audio[keep_from - self._audio_start :].copy()
             self._audio_start = keep_from
-        first_needed = (self._steps * self.settings.step_frames * FRAME_STEP_SAMPLES) // VAD_FRAME_SAMPLES
+        first_needed = min(keep_from, self._steps * self.settings.step_frames * FRAME_STEP_SAMPLES) // VAD_FRAME_SAMPLES
         if first_needed > self._speech_start:
             self._speech = self._speech[first_needed - self._speech_start :].copy()
             self._speech_start = first_needed
@@ -237,6 +297,16 @@ class SegmentationSession(BaseSession):
         if sums.ndim != 2 or sums.shape[1] != self.models.encoder.dimension:
             raise ValueError(f"speaker sums of shape {sums.shape}")
         self.speakers.sums = sums
+
+
+def _pauses(speech: np.ndarray, min_pause: float) -> np.ndarray:
+    """Frames inside runs of ``min_pause`` seconds or more where Silero's ``speech`` probability is low."""
+    quiet = speech < SPEECH
+    pauses = np.zeros(quiet.shape, dtype=bool)
+    for start, stop in runs(quiet):
+        if (stop - start) * FRAME_DURATION >= min_pause:
+            pauses[start:stop] = True
+    return pauses
 
 
 def _finite(value: float) -> float | None:
