@@ -289,10 +289,17 @@ def _binarize(probabilities: np.ndarray, frame_duration: float, offset: float, o
     return rounded[rounded[:, 0] < rounded[:, 1]]
 
 
-def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, stop)`` index ranges of the runs of true values in a 1-D ``mask``."""
+def runs(mask: np.ndarray, bridged: int = 0) -> list[tuple[int, int]]:
+    """``(start, stop)`` index ranges of the runs of true values in a 1-D ``mask``; runs apart by
+    ``bridged`` values or fewer join."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask).astype(np.int8), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+    joined: list[tuple[int, int]] = []
+    for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist()):
+        if joined and start - joined[-1][1] <= bridged:
+            joined[-1] = (joined[-1][0], stop)
+        else:
+            joined.append((start, stop))
+    return joined
 
 
 def hysteresis(values: np.ndarray, onset: float, offset: float) -> np.ndarray:

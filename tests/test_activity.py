@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pyannote.core import Segment
 
-from audar_plugins.activity import Binarization, SpeakerActivity
+from audar_plugins.activity import Binarization, SpeakerActivity, runs
 from audar_plugins.errors import InvalidOptionError
 
 
@@ -154,3 +154,11 @@ def test_concatenate_pads_blocks_from_before_a_speaker_arrived():
     renamed = SpeakerActivity(np.full((3, 2), 0.4), 0.08, start=0.16, labels=("other", "speaker_1"))
     with pytest.raises(InvalidOptionError):
         SpeakerActivity.concatenate([early, renamed])
+
+
+def test_runs_join_across_short_gaps_only():
+    mask = np.array([0, 1, 1, 0, 0, 1, 0, 1], dtype=bool)
+    assert runs(mask) == [(1, 3), (5, 6), (7, 8)]
+    assert runs(mask, bridged=1) == [(1, 3), (5, 8)]
+    assert runs(mask, bridged=2) == [(1, 8)]
+    assert runs(np.zeros(4, dtype=bool)) == []

@@ -163,12 +163,3 @@ def test_a_third_voice_in_a_meeting_is_found_live(models, data):
     assert len(hypothesis.labels()) >= 2
     assert report.der < 0.12
 
-
-def test_runs_join_across_short_gaps_only():
-    from audar_plugins.backends.embedded.local_speakers import runs
-
-    mask = np.array([0, 1, 1, 0, 0, 1, 0, 1], dtype=bool)
-    assert runs(mask) == [(1, 3), (5, 6), (7, 8)]
-    assert runs(mask, bridged=1) == [(1, 3), (5, 8)]
-    assert runs(mask, bridged=2) == [(1, 8)]
-    assert runs(np.zeros(4, dtype=bool)) == []

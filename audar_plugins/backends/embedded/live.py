@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...activity import default_labels
+from ...activity import default_labels, runs
 from ...errors import InvalidOptionError
 from ..session import BaseSession
 from .fbank import fbank, normalized
@@ -54,7 +54,6 @@ from .local_speakers import (
     alone,
     embedding_frames,
     multilabel,
-    runs,
     speaker_frames,
 )
 from .models import Models

@@ -13,8 +13,7 @@ import numpy as np
 
 from .segmentation import POWERSET
 
-__all__ = ["FRAME_CENTER_SAMPLES", "FRAME_STEP_SAMPLES", "alone", "embedding_frames", "multilabel", "runs",
-           "speaker_frames"]
+__all__ = ["FRAME_CENTER_SAMPLES", "FRAME_STEP_SAMPLES", "alone", "embedding_frames", "multilabel", "speaker_frames"]
 
 FRAME_STEP_SAMPLES = 270
 FRAME_CENTER_SAMPLES = 495
@@ -47,14 +46,3 @@ def speaker_frames(fbank_frames: int, selected: np.ndarray) -> np.ndarray:
     keep[inside] = selected[nearest[inside]]
     return np.flatnonzero(keep)
 
-
-def runs(mask: np.ndarray, bridged: int = 0) -> list[tuple[int, int]]:
-    """``(start, stop)`` of each run of True in ``mask``; runs apart by ``bridged`` frames or fewer join."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    joined: list[tuple[int, int]] = []
-    for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist()):
-        if joined and start - joined[-1][1] <= bridged:
-            joined[-1] = (joined[-1][0], stop)
-        else:
-            joined.append((start, stop))
-    return joined
