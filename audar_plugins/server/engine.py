@@ -13,6 +13,11 @@ first-in, first-out queue when every thread is busy: a busy server is slower, ne
 Each lane has threads of its own: ``"batch"`` for HTTP file jobs, ``"live"`` for realtime pushes
 and ``"live_asr"`` for realtime items, so a short push or a spoken turn is never queued behind
 a long file transcription, and a push never waits for a turn's transcription.
+
+torch runs a team of intra-op threads for each thread that calls it, so the cores are split
+between the workers (unless ``OMP_NUM_THREADS`` says otherwise): two callers with two threads
+each on two cores fought over them, and 8 realtime sessions fell 8 s behind
+(``benchmarks/realtime_load.py``); with one thread each they keep up.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import dataclasses
 import functools
 import logging
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -75,6 +81,7 @@ class Engine:
         from ..registry import load_backend
 
         backend = load_backend(settings.backend, **settings.backend_options)
+        share_cores(settings.workers)
         recognizer = None
         if settings.asr_model is not None:
             recognizer = load_asr(settings.asr_model, settings.compute_type, settings.workers)
@@ -114,6 +121,12 @@ class Engine:
         """Finish queued jobs and stop the threads."""
         for pool in self._lanes.values():
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def share_cores(workers: int) -> None:
+    """Give torch, when a backend uses it, its share of the cores for each of ``workers`` callers."""
+    if "torch" in sys.modules and "OMP_NUM_THREADS" not in os.environ:
+        sys.modules["torch"].set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 def load_asr(model: str, compute_type: str, workers: int) -> Recognizer:

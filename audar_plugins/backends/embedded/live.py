@@ -16,7 +16,8 @@ who alternate one local speaker in a window.
 For the same reason a local speaker's speech in the window splits into runs at the model's
 silences and at Silero's pauses of ``min_pause`` seconds or more. When one local speaker has
 two or more runs in the step, each run heard for ``min_run`` seconds (its last ``context``
-seconds) is embedded on its own and goes to the speaker it resembles most if that speaker is
+seconds), except the one that fills most of the last ``context`` seconds and so made the
+match, is embedded on its own and goes to the speaker it resembles most if that speaker is
 nearer than the local speaker's match by ``min_gain``, within ``max_distance``, and not held
 by another local speaker on the run's frames: the tail of one reader and the start of the
 next get their own names. This only names runs: it makes no speaker and moves no centroid.
@@ -46,7 +47,7 @@ import numpy as np
 from ...activity import default_labels, runs
 from ...errors import InvalidOptionError
 from ..session import BaseSession
-from .fbank import fbank, normalized
+from .fbank import HOP_SAMPLES, fbank, normalized
 from .incremental_speakers import IncrementalSpeakers
 from .local_speakers import (
     FRAME_CENTER_SAMPLES,
@@ -192,20 +193,22 @@ class SegmentationSession(BaseSession):
         """The speaker of each local speaker on each window frame (``(frames, 3)``, ``-1``: none) for
         the local speakers active on window frames ``first`` to ``stop``, from each one's embedding
         over the last ``context`` seconds up to ``stop`` (the model may give two people who alternate
-        one local speaker in a window, so only who speaks now counts), then by runs
-        (:meth:`_rematch_runs`)."""
+        one local speaker in a window, so only who speaks now counts), then by runs (see the module
+        docstring)."""
         settings = self.settings
         min_frames = int(round(settings.min_local / FRAME_DURATION))
-        span = slice(max(0, stop - int(round(settings.context / FRAME_DURATION))), stop)
+        longest = int(round(settings.context / FRAME_DURATION))
         recent = np.zeros_like(activity)
-        recent[span] = activity[span]
+        recent[max(0, stop - longest) : stop] = activity[max(0, stop - longest) : stop]
         single = alone(recent)
         matched = [-1, -1, -1]
         heard = [local for local in range(3)
                  if activity[first:stop, local].any() and recent[:, local].sum() >= min_frames]
         if not heard:
             return np.full((activity.shape[0], 3), -1, dtype=np.int64)
-        frames = fbank(audio)
+        # every frame embedded lies at most `context` seconds before the step: the filterbank starts there
+        skipped = max(0, FRAME_STEP_SAMPLES * (first - longest) // HOP_SAMPLES - 3)
+        frames = np.concatenate([np.zeros((skipped, 80), np.float32), fbank(audio[skipped * HOP_SAMPLES :])])
         features, long, separable = [], [], []
         for local in heard:
             picked = speaker_frames(frames.shape[0], embedding_frames(recent, local, min_frames))
@@ -213,47 +216,49 @@ class SegmentationSession(BaseSession):
             alone_seconds = single[:, local].sum() * FRAME_DURATION
             long.append(alone_seconds >= settings.min_long)
             separable.append(alone_seconds >= settings.min_separated)
-        for local, speaker in zip(heard, self.speakers.assign(self.models.encoder.embed(features), np.array(long),
+        candidates = self._runs_to_rematch(activity, pauses, first, stop, heard)
+        features += [normalized(frames[speaker_frames(frames.shape[0], picked)]) for _, _, _, picked in candidates]
+        embeddings = self.models.encoder.embed(features)  # one batch: the runs' too
+        for local, speaker in zip(heard, self.speakers.assign(embeddings[: len(heard)], np.array(long),
                                                                  np.array(separable))):
             matched[local] = speaker
         owners = np.tile(np.array(matched, dtype=np.int64), (activity.shape[0], 1))
-        self._rematch_runs(frames, activity, pauses, first, stop, matched, owners)
+        if candidates:
+            similarity = normalize(embeddings[len(heard) :]) @ self.speakers.centroids().T
+            for (local, a, b, _), row in zip(candidates, similarity):
+                nearest, current = int(np.argmax(row)), matched[local]
+                held = any(matched[other] == nearest and activity[a:b, other].any()
+                           for other in range(3) if other != local)
+                gain = row[nearest] - row[current]
+                if (current >= 0 and nearest != current and not held and gain >= settings.min_gain
+                        and 1 - row[nearest] <= settings.max_distance):
+                    owners[a:b, local] = nearest
         return owners
 
-    def _rematch_runs(self, frames: np.ndarray, activity: np.ndarray, pauses: np.ndarray, first: int, stop: int,
-                      matched: list[int], owners: np.ndarray) -> None:
-        """Give each run of a local speaker with two or more runs in the step the speaker it resembles
-        most, in ``owners``, when the module docstring's conditions hold."""
-        settings = self.settings
-        min_frames = int(round(settings.min_run / FRAME_DURATION))
-        longest = int(round(settings.context / FRAME_DURATION))
+    def _runs_to_rematch(self, activity: np.ndarray, pauses: np.ndarray, first: int, stop: int,
+                         heard: list[int]) -> list[tuple[int, int, int, np.ndarray]]:
+        """``(local, start, stop, frames to embed)`` of each run to match on its own: the runs of a
+        local speaker with two or more runs in the step, but the one it was matched from."""
+        min_frames = int(round(self.settings.min_run / FRAME_DURATION))
+        longest = int(round(self.settings.context / FRAME_DURATION))
         single = alone(activity[:stop])
-        candidates, features = [], []
-        for local, speaker in enumerate(matched):
-            if speaker < 0:
-                continue
+        candidates = []
+        for local in heard:
             spans = [(a, b) for a, b in runs(activity[:stop, local].astype(bool) & ~pauses[:stop], BRIDGED)
                      if b > first]
             if len(spans) < 2:
                 continue
-            for a, b in spans:
+            # the run that fills most of the last `context` seconds is the voice the match was made from
+            recent = int(np.argmax([b - max(a, stop - longest) for a, b in spans]))
+            for a, b in spans[:recent] + spans[recent + 1 :]:
                 span = np.zeros(stop, dtype=bool)
                 span[max(a, b - longest) : b] = True
                 picked = span & single[:, local]
                 if picked.sum() < min_frames:
                     picked = span
                 if picked.sum() >= min_frames:
-                    candidates.append((local, a, b))
-                    features.append(normalized(frames[speaker_frames(frames.shape[0], picked)]))
-        if not candidates:
-            return
-        similarity = normalize(self.models.encoder.embed(features)) @ self.speakers.centroids().T
-        for (local, a, b), row in zip(candidates, similarity):
-            nearest, current = int(np.argmax(row)), matched[local]
-            held = any(matched[other] == nearest and activity[a:b, other].any() for other in range(3) if other != local)
-            if (nearest != current and not held and row[nearest] - row[current] >= settings.min_gain
-                    and 1 - row[nearest] <= settings.max_distance):
-                owners[a:b, local] = nearest
+                    candidates.append((local, a, b, picked))
+        return candidates
 
     def _join(self, blocks: list[np.ndarray]) -> SpeakerActivity:
         width = self.speakers.count
