@@ -45,4 +45,3 @@ def speaker_frames(fbank_frames: int, selected: np.ndarray) -> np.ndarray:
     keep = np.zeros(fbank_frames, dtype=bool)
     keep[inside] = selected[nearest[inside]]
     return np.flatnonzero(keep)
-
