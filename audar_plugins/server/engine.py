@@ -123,15 +123,20 @@ class Engine:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def threads_per_worker(workers: int) -> int:
+    """Each of ``workers`` concurrent callers' share of the cores, at least one thread."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 def share_cores(workers: int) -> None:
     """Give torch, when a backend uses it, its share of the cores for each of ``workers`` callers."""
     if "torch" in sys.modules and "OMP_NUM_THREADS" not in os.environ:
-        sys.modules["torch"].set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+        sys.modules["torch"].set_num_threads(threads_per_worker(workers))
 
 
 def load_asr(model: str, compute_type: str, workers: int) -> Recognizer:
     """faster-whisper ``model`` for ``workers`` concurrent callers, splitting the cores between them."""
     from ..adapters.faster_whisper import load_recognizer
 
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = threads_per_worker(workers)
     return load_recognizer(model, compute_type, cpu_threads=threads, num_workers=workers)

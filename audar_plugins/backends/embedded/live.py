@@ -107,7 +107,7 @@ class LiveSettings:
 
     @property
     def step_frames(self) -> int:
-        return max(1, int(round(self.step / FRAME_DURATION)))
+        return max(1, _frames(self.step))
 
 
 class SegmentationSession(BaseSession):
@@ -196,8 +196,7 @@ class SegmentationSession(BaseSession):
         one local speaker in a window, so only who speaks now counts), then by runs (see the module
         docstring)."""
         settings = self.settings
-        min_frames = int(round(settings.min_local / FRAME_DURATION))
-        longest = int(round(settings.context / FRAME_DURATION))
+        min_frames, longest = _frames(settings.min_local), _frames(settings.context)
         recent = np.zeros_like(activity)
         recent[max(0, stop - longest) : stop] = activity[max(0, stop - longest) : stop]
         single = alone(recent)
@@ -239,8 +238,7 @@ class SegmentationSession(BaseSession):
                          heard: list[int]) -> list[tuple[int, int, int, np.ndarray]]:
         """``(local, start, stop, frames to embed)`` of each run to match on its own: the runs of a
         local speaker with two or more runs in the step, but the one it was matched from."""
-        min_frames = int(round(self.settings.min_run / FRAME_DURATION))
-        longest = int(round(self.settings.context / FRAME_DURATION))
+        min_frames, longest = _frames(self.settings.min_run), _frames(self.settings.context)
         single = alone(activity[:stop])
         candidates = []
         for local in heard:
@@ -301,6 +299,11 @@ class SegmentationSession(BaseSession):
         if sums.ndim != 2 or sums.shape[1] != self.models.encoder.dimension:
             raise ValueError(f"speaker sums of shape {sums.shape}")
         self.speakers.sums = sums
+
+
+def _frames(seconds: float) -> int:
+    """The number of model frames nearest to ``seconds``."""
+    return int(round(seconds / FRAME_DURATION))
 
 
 def _pauses(speech: np.ndarray, min_pause: float) -> np.ndarray:
