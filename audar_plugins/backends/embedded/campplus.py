@@ -79,7 +79,7 @@ def _modules():
             for block in [*self.layer1, *self.layer2]:
                 x = block(x, mask2d)
             x = masked(F.relu(self.bn2(self.conv2(x))), mask2d)
-            return x.reshape(x.shape[0], -1, x.shape[-1])
+            return torch.flatten(x, 1, 2)  # (batch, 32 x 10, frames); exports to ONNX as it runs
 
     class CAMLayer(nn.Module):
         def __init__(self, dilation: int) -> None:

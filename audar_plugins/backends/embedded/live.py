@@ -26,6 +26,9 @@ Silero VAD runs over the stream as it arrives and sets the edges of each final s
 offline (:mod:`.speech_edges`), from the values complete by the step's end; a clipped word is
 filled only from frames of the same step.
 
+Where speakers overlap in a final step, the voice that leads gets the higher activity, as offline
+(:mod:`.dominant_voice`, against the centroids as they stand after the step's match).
+
 Every window is computed alone, from the audio at fixed positions of the stream: the output
 does not depend on how the stream is cut, and a restored session continues exactly. A frame
 is final at most ``step`` seconds after its audio arrives, plus the compute of one window.
@@ -47,6 +50,7 @@ import numpy as np
 from ...activity import default_labels, runs
 from ...errors import InvalidOptionError
 from ..session import BaseSession
+from .dominant_voice import mark_dominant_voice
 from .fbank import HOP_SAMPLES, fbank, normalized
 from .incremental_speakers import IncrementalSpeakers
 from .local_speakers import (
@@ -178,8 +182,10 @@ class SegmentationSession(BaseSession):
             speakers = owners[rows, local]
             on = np.flatnonzero((activity[rows, local] > 0) & (speakers >= 0))
             probabilities[on, speakers[on]] = 1.0
-        return snap_to_speech(probabilities, self._speech_at(np.arange(first, stop), end, until is not None),
-                              FRAME_DURATION, self.settings.edges)
+        probabilities = snap_to_speech(probabilities, self._speech_at(np.arange(first, stop), end, until is not None),
+                                       FRAME_DURATION, self.settings.edges)
+        return mark_dominant_voice(probabilities, self._audio[: end - self._audio_start], self.speakers.centroids(),
+                                   self.models.encoder, first, self._audio_start)
 
     def _speech_at(self, frames: np.ndarray, end: int, flushed: bool) -> np.ndarray:
         """Silero's probability at these frames from the VAD frames complete by sample ``end`` (all at the

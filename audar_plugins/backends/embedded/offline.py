@@ -53,6 +53,7 @@ import numpy as np
 from ...activity import SpeakerActivity, default_labels
 from .campplus import SpeakerEncoder
 from .clean_pieces import CleanPieces, cut_pieces
+from .dominant_voice import mark_dominant_voice
 from .fbank import fbank, normalized
 from .local_speakers import (
     FRAME_CENTER_SAMPLES,
@@ -152,6 +153,7 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     times = start + FRAME_SECONDS * (np.arange(total) + 0.5)
     probabilities = snap_to_speech(probabilities, speech_probability_at(models.vad(waveform), times),
                                    FRAME_SECONDS, settings.edges)
+    probabilities = mark_dominant_voice(probabilities, waveform, centroids, encoder)
     order = _arrival_order(probabilities)
     if progress is not None:
         progress(1.0)
