@@ -22,6 +22,27 @@ def librispeech_conversation(data: Path, readers: tuple[str, ...], seed: int, ur
     return simulate_conversation(recordings, seed=seed, uri=uri)
 
 
+def louder_voice_overlaps(data: Path):
+    """``(waveform, bounds)``: reader 1688 alone, reader 1998 alone, then both at once twice, first
+    with 1688 louder (1998 at half the amplitude), then 1998; half-second pauses between. Part
+    ``i`` lies between ``bounds[i]`` and ``bounds[i + 1]`` seconds (odd parts are the pauses)."""
+    import numpy as np
+
+    from audar_plugins.audio import load_audio
+
+    first, second = ([load_audio(path) for path in sorted((data / "librispeech" / reader).glob("*.flac"))[:3]]
+                     for reader in ("1688", "1998"))
+    pause = np.zeros(8_000, dtype=np.float32)
+
+    def together(louder, quieter):
+        samples = min(louder.size, quieter.size, 4 * 16_000)
+        return louder[:samples] + 0.5 * quieter[:samples]
+
+    parts = [first[0][: 5 * 16_000], pause, second[0][: 5 * 16_000], pause,
+             together(first[1], second[1]), pause, together(second[2], first[2]), pause]
+    return np.concatenate(parts), np.cumsum([0] + [part.size for part in parts]) / 16_000
+
+
 def librispeech_clip(data: Path, reader: str) -> Path:
     """A reader's first utterance: a reference clip for known-speaker tests, whose conversations
     (``librispeech_conversation(..., first=1)``) hold the other utterances."""

@@ -15,7 +15,7 @@ from audar_plugins.errors import InvalidOptionError, SnapshotError  # noqa: E402
 from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
 from audar_plugins.formats.diarization import read_rttm  # noqa: E402
 
-from ..conftest import librispeech_conversation  # noqa: E402
+from ..conftest import librispeech_conversation, louder_voice_overlaps  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +163,25 @@ def test_a_third_voice_in_a_meeting_is_found_live(models, data):
     assert len(hypothesis.labels()) >= 2
     assert report.der < 0.12
 
+
+def test_the_louder_voice_leads_an_overlap_live(models, data):
+    """As offline: where speakers overlap, the louder reader's speaker (known from its solo part)
+    is at 1 and every other speaker active there at the dominated value."""
+    from audar_plugins.backends.embedded.dominant_voice import DOMINATED
+
+    waveform, bounds = louder_voice_overlaps(data)
+    activity = stream(SegmentationSession(models), waveform, list(range(8_000, waveform.size, 8_000)))
+    times = activity.start + activity.frame_duration * (np.arange(activity.num_frames) + 0.5)
+    probabilities = activity.probabilities
+
+    def inside(part: int) -> np.ndarray:
+        return (times >= bounds[part]) & (times < bounds[part + 1])
+
+    columns = [int(np.argmax(probabilities[inside(part)].sum(axis=0))) for part in (0, 2)]
+    assert columns[0] != columns[1]
+    for part, louder in ((4, columns[0]), (6, columns[1])):
+        overlapped = inside(part) & ((probabilities >= 0.5).sum(axis=1) >= 2)
+        assert overlapped.sum() * activity.frame_duration > 1.5
+        assert np.all(probabilities[overlapped, louder] == 1.0)
+        others = np.delete(probabilities[overlapped], louder, axis=1)
+        assert np.all((others == DOMINATED) | (others < 0.5))

@@ -17,7 +17,7 @@ from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
 from audar_plugins.formats.diarization import read_rttm  # noqa: E402
 from audar_plugins.simulation import simulate_conversation  # noqa: E402
 
-from ..conftest import librispeech_conversation  # noqa: E402
+from ..conftest import librispeech_conversation, louder_voice_overlaps  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -125,23 +125,13 @@ def test_the_fast_preset_reads_half_the_audio_for_the_same_speakers(models, data
 
 
 def test_the_louder_voice_leads_an_overlap(models, data):
-    """Two readers alone, then together twice: first the one louder (the other at half the
-    amplitude), then the other. Both stay active where they overlap, but the louder voice has
-    the higher activity there, so a word, or the exclusive one-speaker output, goes to it."""
+    """Two readers alone, then together twice: first one louder (the other at half the amplitude),
+    then the other. Both stay active where they overlap, but the louder voice has the higher
+    activity there, so a word, or the exclusive one-speaker output, goes to it."""
     from audar_plugins.backends.embedded.dominant_voice import DOMINATED
 
-    first, second = ([load_audio(path) for path in sorted((data / "librispeech" / reader).glob("*.flac"))[:3]]
-                     for reader in ("1688", "1998"))
-    pause = np.zeros(8_000, dtype=np.float32)
-
-    def together(louder: np.ndarray, quieter: np.ndarray) -> np.ndarray:
-        samples = min(louder.size, quieter.size, 4 * 16_000)
-        return louder[:samples] + 0.5 * quieter[:samples]
-
-    parts = [first[0][: 5 * 16_000], pause, second[0][: 5 * 16_000], pause,
-             together(first[1], second[1]), pause, together(second[2], first[2]), pause]
-    bounds = np.cumsum([0] + [part.size for part in parts]) / 16_000
-    activity = diarize_offline(np.concatenate(parts), models)
+    waveform, bounds = louder_voice_overlaps(data)
+    activity = diarize_offline(waveform, models)
     times = activity.start + activity.frame_duration * (np.arange(activity.num_frames) + 0.5)
     probabilities = activity.probabilities
 

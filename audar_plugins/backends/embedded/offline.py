@@ -32,6 +32,8 @@
    active, so two speakers overlap where the model says so.
 5. **Edges**: Silero VAD cuts pauses the segmentation model ran through and fills clipped
    words (:mod:`.speech_edges`). Speakers are numbered in order of arrival.
+6. **Leading voice**: where speakers overlap, the one the overlap's own CAM++ embedding
+   resembles most stays at 1 and the others go to 0.75 (:mod:`.dominant_voice`).
 
 CAM++ is most of the time: step 2 embeds each second of speech once per window that covers it
 (four, at the default ``step``). With ``reuse_pieces``, a local speaker whose clean frames the
