@@ -110,9 +110,10 @@ def evaluate(name: str, references: dict[str, list], backends: dict, model) -> N
             for kind, item in zip(references, recordings):
                 reference = item.reference if item.uem is None else item.reference.crop(item.uem)
                 mapping = DiarizationErrorRate().optimal_mapping(reference, annotation)
+                change_times = changes(reference)
                 for method, output in outputs.items():
                     words = [w for s in output["segments"] for w in s["words"]]
-                    totals[kind, backend_name, method] += score(words, reference, mapping, changes(reference))
+                    totals[kind, backend_name, method] += score(words, reference, mapping, change_times)
     for kind in references:
         tied = totals[kind, next(iter(backends)), methods[0]][5]
         print(f"\n== {name}, {kind} ({len(references[kind])} recordings; {tied} words covered alike by two "
