@@ -13,7 +13,7 @@ import numpy as np
 from ...activity import runs
 from .campplus import SpeakerEncoder
 from .fbank import fbank, normalized
-from .local_speakers import FRAME_CENTER_SAMPLES, FRAME_STEP_SAMPLES
+from .local_speakers import frame_start
 from .speaker_clusters import normalize
 
 __all__ = ["CleanPieces", "cut_pieces"]
@@ -56,8 +56,7 @@ class CleanPieces:
 
     def _features(self, waveform: np.ndarray):
         for first, stop in self.ranges:
-            begin = max(0, first * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2)
-            end = stop * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2
+            begin, end = max(0, frame_start(first)), frame_start(stop)
             yield normalized(fbank(waveform[begin:end]))
 
     def mean_inside(self, frames: np.ndarray) -> np.ndarray | None:

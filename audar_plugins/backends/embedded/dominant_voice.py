@@ -17,7 +17,7 @@ import numpy as np
 from ...activity import runs
 from .campplus import SpeakerEncoder
 from .fbank import fbank, normalized
-from .local_speakers import FRAME_CENTER_SAMPLES, FRAME_STEP_SAMPLES
+from .local_speakers import FRAME_STEP_SAMPLES, frame_start
 from .speaker_clusters import normalize
 
 __all__ = ["DOMINATED", "mark_dominant_voice"]
@@ -38,8 +38,7 @@ def mark_dominant_voice(probabilities: np.ndarray, waveform: np.ndarray, centroi
     overlaps = runs((probabilities >= 0.5).sum(axis=1) >= 2)
     if not overlaps or waveform.shape[0] < SHORTEST_SAMPLES:
         return probabilities
-    offset = first_frame * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2 - first_sample
-    voices = normalize(encoder.embed_all(_features(waveform, overlaps, offset)))
+    voices = normalize(encoder.embed_all(_features(waveform, overlaps, frame_start(first_frame) - first_sample)))
     centroids = normalize(np.asarray(centroids, dtype=np.float32))
     marked = probabilities.copy()
     for (first, stop), voice in zip(overlaps, voices):

@@ -13,10 +13,23 @@ import numpy as np
 
 from .segmentation import POWERSET
 
-__all__ = ["FRAME_CENTER_SAMPLES", "FRAME_STEP_SAMPLES", "alone", "embedding_frames", "multilabel", "speaker_frames"]
+__all__ = [
+    "FRAME_CENTER_SAMPLES",
+    "FRAME_STEP_SAMPLES",
+    "alone",
+    "embedding_frames",
+    "frame_start",
+    "multilabel",
+    "speaker_frames",
+]
 
 FRAME_STEP_SAMPLES = 270
 FRAME_CENTER_SAMPLES = 495
+
+
+def frame_start(frame: int) -> int:
+    """The sample where frame ``frame`` (counted from sample 0) begins: half a step before its centre."""
+    return frame * FRAME_STEP_SAMPLES + FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES // 2
 
 
 def multilabel(log_probabilities: np.ndarray) -> np.ndarray:
