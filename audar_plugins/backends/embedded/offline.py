@@ -27,8 +27,11 @@
    ``min_split`` seconds each: the segmentation model sometimes gives two people who
    alternate with pauses one local speaker. Such a track takes, frame by frame, the
    identity of its nearest clean frame; a one-person track still takes it on the clean
-   frames surely heard as someone else (a short reply). Two local speakers active together
-   never share one. A frame's ``count`` speakers with the most votes across windows are
+   frames surely heard as someone else (a short reply). Where the windows' local speakers
+   vote for different speakers on clean frames, a change of voice without a pause may lie
+   inside one piece: ``fine_piece``-second pieces every ``fine_hop`` seconds give those frames
+   their identity, and the windows vote again. Two local speakers active together never
+   share one. A frame's ``count`` speakers with the most votes across windows are
    active, so two speakers overlap where the model says so.
 5. **Edges**: Silero VAD cuts pauses the segmentation model ran through and fills clipped
    words (:mod:`.speech_edges`). Speakers are numbered in order of arrival.
@@ -52,7 +55,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...activity import SpeakerActivity, default_labels
+from ...activity import SpeakerActivity, default_labels, runs
 from .campplus import SpeakerEncoder
 from .clean_pieces import CleanPieces, cut_pieces
 from .dominant_voice import mark_dominant_voice
@@ -96,6 +99,8 @@ class OfflineSettings:
     min_speaker_speech: float = 0.75
     min_split_speaker: float = 1.5
     min_split: float = 0.3
+    fine_piece: float = 0.75
+    fine_hop: float = 0.375
     reuse_pieces: bool = False
     batch: int = 16
     edges: EdgeSettings = EdgeSettings()
@@ -150,6 +155,10 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     assigned = _assign(local @ centroids.T, owners) if owners else {}
     votes, unanchored, taken = _votes(activity, identity, assigned, step_frames, speakers, total,
                                       margin >= settings.min_margin, settings.min_split / FRAME_SECONDS)
+    if settings.fine_piece > 0 and _refine_disputed(waveform, votes, count, identity, margin, centroids,
+                                                    encoder, settings):
+        votes, unanchored, taken = _votes(activity, identity, assigned, step_frames, speakers, total,
+                                          margin >= settings.min_margin, settings.min_split / FRAME_SECONDS)
     _vote_unanchored(waveform, activity, unanchored, taken, step_frames, encoder, centroids, votes)
     probabilities = _top_speakers(votes, np.minimum(count, speakers))
     times = start + FRAME_SECONDS * (np.arange(total) + 0.5)
@@ -369,6 +378,30 @@ def _clean_identity(pieces: list[tuple[int, int]], similarity: np.ndarray, total
     top = np.sort(scores, axis=1)
     margin = (top[:, -1] - top[:, -2]) / np.maximum(covering, 1) if speakers > 1 else np.ones(total)
     return identity, margin
+
+
+def _refine_disputed(waveform, votes: np.ndarray, count: np.ndarray, identity: np.ndarray, margin: np.ndarray,
+                     centroids: np.ndarray, encoder: SpeakerEncoder, settings: OfflineSettings) -> bool:
+    """Where the windows' local speakers vote for different speakers on one person's clean speech,
+    a change of voice without a pause may lie inside one clean piece: embed finer pieces there
+    and take ``identity`` and ``margin`` from them (in place). False when nothing is disputed."""
+    clean = (count == 1) & (identity >= 0)
+    disputed = clean & ((votes > 0).sum(axis=1) >= 2)
+    if not disputed.any():
+        return False
+    length = int(round(settings.fine_piece / FRAME_SECONDS))
+    hop = int(round(settings.fine_hop / FRAME_SECONDS))
+    spans = np.zeros_like(clean)
+    for first, stop in runs(disputed):
+        spans[max(0, first - length // 2) : stop + length // 2] = True  # half a piece of context each side
+    pieces = cut_pieces(clean & spans, length, hop, length // 2)
+    if not pieces:
+        return False
+    fine = CleanPieces(waveform, pieces, identity.size, encoder)
+    fine_identity, fine_margin = _clean_identity(pieces, fine.embeddings @ centroids.T, identity.size)
+    changed = disputed & (fine_identity >= 0)
+    identity[changed], margin[changed] = fine_identity[changed], fine_margin[changed]
+    return True
 
 
 def _votes(activity: np.ndarray, identity: np.ndarray, assigned: dict[tuple[int, int], int], step_frames: int,
