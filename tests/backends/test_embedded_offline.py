@@ -152,22 +152,45 @@ def test_the_louder_voice_leads_an_overlap(models, data):
         assert heard.label_duration(labels[louder]) > 3 * heard.label_duration(labels[quieter])
 
 
+def wrong_turns(activity, reference, shortest: float = 1.0) -> list[tuple[Segment, str, float]]:
+    """The reference turns of ``shortest`` seconds or more whose reader's speaker (by the optimal
+    mapping) is active on less than 90 % of their frames beyond 0.25 s of their edges."""
+    hypothesis = activity.to_annotation(Binarization(onset=0.5, offset=0.5), uri=reference.uri)
+    mapping = {reader: speaker for speaker, reader in
+               DiarizationErrorRate().optimal_mapping(reference, hypothesis).items()}
+    times = activity.start + activity.frame_duration * (np.arange(activity.num_frames) + 0.5)
+    wrong = []
+    for segment, _, reader in reference.itertracks(yield_label=True):
+        inner = (times > segment.start + 0.25) & (times < segment.end - 0.25)
+        if segment.duration < shortest:
+            continue
+        share = (float((activity.probabilities[inner, activity.labels.index(mapping[reader])] >= 0.5).mean())
+                 if reader in mapping else 0.0)
+        if share < 0.9:
+            wrong.append((segment, reader, share))
+    return wrong
+
+
 def test_a_turn_between_two_turns_of_another_reader_without_pauses_keeps_its_reader(models, data):
     """Three readers; at 85 s reader 2033 speaks 1.3 s between two turns of 2609 with no pause (and
     a little overlap at each change). The windows disagree about who speaks there, and a 1.5 s clean
     piece spans both voices, so 2033's turn went to 2609 (17 % of it right); finer pieces where
     the windows disagree give it back. Every turn of a second or more keeps its reader."""
     waveform, reference = librispeech_conversation(data, ("2033", "2414", "2609"), seed=2, uri="three", first=1)
+    assert any(reader == "2033" and 84.5 < segment.start < 85.5 and segment.duration > 1
+               for segment, _, reader in reference.itertracks(yield_label=True))
     activity = diarize_offline(waveform, models)
-    hypothesis = activity.to_annotation(Binarization(onset=0.5, offset=0.5), uri="three")
-    mapping = {reader: speaker for speaker, reader in
-               DiarizationErrorRate().optimal_mapping(reference, hypothesis).items()}
-    times = activity.start + activity.frame_duration * (np.arange(activity.num_frames) + 0.5)
     assert activity.num_speakers == 3
-    turns = [(segment, reader) for segment, _, reader in reference.itertracks(yield_label=True)
-             if segment.duration >= 1]
-    assert any(reader == "2033" and 84.5 < segment.start < 85.5 for segment, reader in turns)
-    for segment, reader in turns:
-        inner = (times > segment.start + 0.25) & (times < segment.end - 0.25)
-        share = (activity.probabilities[inner, activity.labels.index(mapping[reader])] >= 0.5).mean()
-        assert share >= 0.9, (segment, reader, share)
+    assert wrong_turns(activity, reference) == []
+
+
+def test_a_change_of_voice_inside_one_local_speaker_is_placed_to_a_fraction_of_a_second(models, data):
+    """Seven seconds, one window: three voices of the rtvc set, the last two 0.27 s apart, which
+    the segmentation model gives one local speaker. The 1.5 s piece across the change put it
+    0.7 s early (28 % of the second voice's turn went to the third); finer pieces around a
+    change of identity inside one person's speech put it in the pause."""
+    voices = {name: [load_audio(data / "rtvc" / f"{name}_00000.mp3")[40_000:]] for name in ("3575", "6829", "8230")}
+    waveform, reference = simulate_conversation(voices, seed=1, uri="rtvc")
+    activity = diarize_offline(waveform, models)
+    assert activity.num_speakers == 3
+    assert wrong_turns(activity, reference) == []

@@ -27,12 +27,13 @@
    ``min_split`` seconds each: the segmentation model sometimes gives two people who
    alternate with pauses one local speaker. Such a track takes, frame by frame, the
    identity of its nearest clean frame; a one-person track still takes it on the clean
-   frames surely heard as someone else (a short reply). Where the windows' local speakers
-   vote for different speakers on clean frames, a change of voice without a pause may lie
-   inside one piece: ``fine_piece``-second pieces every ``fine_hop`` seconds give those frames
-   their identity, and the windows vote again. Two local speakers active together never
-   share one. A frame's ``count`` speakers with the most votes across windows are
-   active, so two speakers overlap where the model says so.
+   frames surely heard as someone else (a short reply). A change of voice without a pause
+   may lie inside one piece, where the windows' local speakers vote for different speakers
+   on clean frames or the identity changes inside a clean run: there ``fine_piece``-second
+   pieces every ``fine_hop`` seconds give the frames their identity, and the windows vote
+   again. Two local speakers active together never share one. A frame's ``count`` speakers
+   with the most votes across windows are active, so two speakers overlap where the model
+   says so.
 5. **Edges**: Silero VAD cuts pauses the segmentation model ran through and fills clipped
    words (:mod:`.speech_edges`). Speakers are numbered in order of arrival.
 6. **Leading voice**: where speakers overlap, the one the overlap's own CAM++ embedding
@@ -382,11 +383,16 @@ def _clean_identity(pieces: list[tuple[int, int]], similarity: np.ndarray, total
 
 def _refine_disputed(waveform, votes: np.ndarray, count: np.ndarray, identity: np.ndarray, margin: np.ndarray,
                      centroids: np.ndarray, encoder: SpeakerEncoder, settings: OfflineSettings) -> bool:
-    """Where the windows' local speakers vote for different speakers on one person's clean speech,
-    a change of voice without a pause may lie inside one clean piece: embed finer pieces there
-    and take ``identity`` and ``margin`` from them (in place). False when nothing is disputed."""
+    """Where a change of voice without a pause may lie inside one clean piece, embed finer pieces
+    and take ``identity`` and ``margin`` there from them (in place): on one person's clean speech
+    where the windows' local speakers vote for different speakers, and within a piece of each
+    change of identity inside a clean run. False when there is no such place."""
     clean = (count == 1) & (identity >= 0)
     disputed = clean & ((votes > 0).sum(axis=1) >= 2)
+    reach = int(round(settings.piece / FRAME_SECONDS))
+    for change in np.flatnonzero(clean[:-1] & clean[1:] & (identity[:-1] != identity[1:])).tolist():
+        disputed[max(0, change + 1 - reach) : change + 1 + reach] = True
+    disputed &= clean
     if not disputed.any():
         return False
     length = int(round(settings.fine_piece / FRAME_SECONDS))
