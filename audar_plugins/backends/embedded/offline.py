@@ -17,7 +17,8 @@
    speakers get different speakers).
 3. **Who**, where one person speaks: frames whose count is one form clean regions (cut at
    silence and at overlap); CAM++ embeds ``piece``-second pieces of them every ``hop``
-   seconds, and each clean frame goes to the centroid its covering pieces resemble most.
+   seconds, and each clean frame goes to the centroid its covering pieces resemble most
+   (:mod:`.clean_identity`).
    A speaker known from one local track only is two (or more) when the pieces nearest to it
    fall into groups unlike each other, each heard ``min_split_speaker`` seconds: the model
    reuses a local speaker for people who do not overlap. A speaker the clean speech hardly
@@ -33,7 +34,7 @@
    pieces every ``fine_hop`` seconds give the frames their identity, and the windows vote
    again. Two local speakers active together never share one. A frame's ``count`` speakers
    with the most votes across windows are active, so two speakers overlap where the model
-   says so.
+   says so (:mod:`.window_votes`).
 5. **Edges**: Silero VAD cuts pauses the segmentation model ran through and fills clipped
    words (:mod:`.speech_edges`). Speakers are numbered in order of arrival.
 6. **Leading voice**: where speakers overlap, the one the overlap's own CAM++ embedding
@@ -56,8 +57,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...activity import SpeakerActivity, default_labels, runs
+from ...activity import SpeakerActivity, default_labels
 from .campplus import SpeakerEncoder
+from .clean_identity import clean_identity, refine_disputed
 from .clean_pieces import CleanPieces, cut_pieces
 from .dominant_voice import mark_dominant_voice
 from .fbank import fbank, normalized
@@ -73,6 +75,7 @@ from .models import Models
 from .segmentation import WINDOW_SAMPLES, frames_in
 from .speaker_clusters import cluster, normalize
 from .speech_edges import EdgeSettings, snap_to_speech, speech_probability_at
+from .window_votes import top_speakers, vote_unanchored, window_votes
 
 __all__ = ["OfflineSettings", "diarize_offline"]
 
@@ -144,24 +147,28 @@ def diarize_offline(waveform: np.ndarray, models: Models,
             tracks = np.bincount(_nearest(local, centroids), minlength=speakers)
             centroids = _split_lone_tracks(centroids, tracks, embeddings, pieces, settings, max_speakers)
             speakers = centroids.shape[0]
-        identity, margin = _clean_identity(pieces, embeddings @ centroids.T, total)
+        identity, margin = clean_identity(pieces, embeddings @ centroids.T, total)
         # a speaker the clean speech hardly goes to was a stray cluster: give its pieces to the others
         heard = np.bincount(identity[identity >= 0], minlength=speakers) * FRAME_SECONDS
         keep = heard >= settings.min_speaker_speech
         if 0 < keep.sum() < speakers and keep.sum() >= min_speakers:
             centroids, speakers = centroids[keep], int(keep.sum())
-            identity, margin = _clean_identity(pieces, embeddings @ centroids.T, total)
+            identity, margin = clean_identity(pieces, embeddings @ centroids.T, total)
     if progress is not None:
         progress(0.9)
     assigned = _assign(local @ centroids.T, owners) if owners else {}
-    votes, unanchored, taken = _votes(activity, identity, assigned, step_frames, speakers, total,
-                                      margin >= settings.min_margin, settings.min_split / FRAME_SECONDS)
-    if settings.fine_piece > 0 and _refine_disputed(waveform, votes, count, identity, margin, centroids,
-                                                    encoder, settings):
-        votes, unanchored, taken = _votes(activity, identity, assigned, step_frames, speakers, total,
-                                          margin >= settings.min_margin, settings.min_split / FRAME_SECONDS)
-    _vote_unanchored(waveform, activity, unanchored, taken, step_frames, encoder, centroids, votes)
-    probabilities = _top_speakers(votes, np.minimum(count, speakers))
+
+    def vote():
+        return window_votes(activity, identity, assigned, step_frames, speakers, total,
+                            margin >= settings.min_margin, settings.min_split / FRAME_SECONDS)
+
+    votes, unanchored, taken = vote()
+    if settings.fine_piece > 0 and refine_disputed(
+            waveform, votes, count, identity, margin, centroids, encoder, _frames(settings.piece),
+            _frames(settings.fine_piece), _frames(settings.fine_hop)):
+        votes, unanchored, taken = vote()  # on the identity and margins refined in place
+    vote_unanchored(waveform, activity, unanchored, taken, step_frames, encoder, centroids, votes)
+    probabilities = top_speakers(votes, np.minimum(count, speakers))
     times = start + FRAME_SECONDS * (np.arange(total) + 0.5)
     probabilities = snap_to_speech(probabilities, speech_probability_at(models.vad(waveform), times),
                                    FRAME_SECONDS, settings.edges)
@@ -358,161 +365,11 @@ def _assign(similarity: np.ndarray, owners: list[tuple[int, int]]) -> dict[tuple
 
 def _pieces(clean: np.ndarray, settings: OfflineSettings) -> list[tuple[int, int]]:
     """Frame ranges ``[start, stop)`` to embed: ``piece`` long every ``hop`` inside each clean region."""
-    return cut_pieces(clean, int(round(settings.piece / FRAME_SECONDS)), int(round(settings.hop / FRAME_SECONDS)),
-                      int(round(settings.min_piece / FRAME_SECONDS)))
+    return cut_pieces(clean, _frames(settings.piece), _frames(settings.hop), _frames(settings.min_piece))
 
 
-def _clean_identity(pieces: list[tuple[int, int]], similarity: np.ndarray, total: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Each clean frame's speaker (-1 elsewhere): the best mean similarity of the pieces covering it."""
-    speakers = similarity.shape[1]
-    scores = np.zeros((total + 1, speakers))
-    covering = np.zeros(total + 1)
-    for (first, stop), row in zip(pieces, similarity):
-        scores[first] += row
-        scores[stop] -= row
-        covering[first] += 1
-        covering[stop] -= 1
-    scores, covering = np.cumsum(scores, axis=0)[:total], np.cumsum(covering)[:total]
-    identity = np.argmax(scores, axis=1)
-    identity[covering < 0.5] = -1
-    top = np.sort(scores, axis=1)
-    margin = (top[:, -1] - top[:, -2]) / np.maximum(covering, 1) if speakers > 1 else np.ones(total)
-    return identity, margin
+def _frames(seconds: float) -> int:
+    """The number of model frames nearest to ``seconds``."""
+    return int(round(seconds / FRAME_SECONDS))
 
 
-def _refine_disputed(waveform, votes: np.ndarray, count: np.ndarray, identity: np.ndarray, margin: np.ndarray,
-                     centroids: np.ndarray, encoder: SpeakerEncoder, settings: OfflineSettings) -> bool:
-    """Where a change of voice without a pause may lie inside one clean piece, embed finer pieces
-    and take ``identity`` and ``margin`` there from them (in place): on one person's clean speech
-    where the windows' local speakers vote for different speakers, and within a piece of each
-    change of identity inside a clean run. False when there is no such place."""
-    clean = (count == 1) & (identity >= 0)
-    disputed = clean & ((votes > 0).sum(axis=1) >= 2)
-    reach = int(round(settings.piece / FRAME_SECONDS))
-    for change in np.flatnonzero(clean[:-1] & clean[1:] & (identity[:-1] != identity[1:])).tolist():
-        disputed[max(0, change + 1 - reach) : change + 1 + reach] = True
-    disputed &= clean
-    if not disputed.any():
-        return False
-    length = int(round(settings.fine_piece / FRAME_SECONDS))
-    hop = int(round(settings.fine_hop / FRAME_SECONDS))
-    spans = np.zeros_like(clean)
-    for first, stop in runs(disputed):
-        spans[max(0, first - length // 2) : stop + length // 2] = True  # half a piece of context each side
-    pieces = cut_pieces(clean & spans, length, hop, length // 2)
-    if not pieces:
-        return False
-    fine = CleanPieces(waveform, pieces, identity.size, encoder)
-    fine_identity, fine_margin = _clean_identity(pieces, fine.embeddings @ centroids.T, identity.size)
-    changed = disputed & (fine_identity >= 0)
-    identity[changed], margin[changed] = fine_identity[changed], fine_margin[changed]
-    return True
-
-
-def _votes(activity: np.ndarray, identity: np.ndarray, assigned: dict[tuple[int, int], int], step_frames: int,
-           speakers: int, total: int, confident: np.ndarray, min_split: float
-           ) -> tuple[np.ndarray, list[tuple[int, int]], dict[int, set[int]]]:
-    """Per frame and speaker, how many windows' local speakers say that speaker is active there;
-    the (window, local speaker) pairs that are never alone on a clean frame (no identity to copy);
-    and, per window, the speakers its other local speakers were given."""
-    votes = np.zeros((total, speakers), dtype=np.float32)
-    unanchored = []
-    taken: dict[int, set[int]] = {}
-    for window in range(activity.shape[0]):
-        offset = window * step_frames
-        frames = min(FRAMES, total - offset)
-        if frames <= 0:
-            break
-        local = activity[window, :frames]
-        known = identity[offset : offset + frames]
-        single = alone(local)
-        chosen = np.full((frames, 3), -1, dtype=np.int64)  # each local speaker's speaker on each frame
-        distance = np.full((frames, 3), np.inf)
-        for speaker in range(3):
-            active = np.flatnonzero(local[:, speaker])
-            anchors = np.flatnonzero(single[:, speaker] & (known >= 0))
-            if active.size == 0:
-                continue
-            if anchors.size == 0:
-                if (window, speaker) in assigned:
-                    chosen[active, speaker] = assigned[window, speaker]
-                else:
-                    unanchored.append((window, speaker))
-                continue
-            # every active frame takes the identity of the nearest frame where this local speaker is alone
-            after = np.clip(np.searchsorted(anchors, active), 0, anchors.size - 1)
-            before = np.clip(after - 1, 0, anchors.size - 1)
-            nearest = np.where(np.abs(anchors[before] - active) <= np.abs(anchors[after] - active),
-                               anchors[before], anchors[after])
-            chosen[active, speaker] = known[nearest]
-            distance[active, speaker] = np.abs(nearest - active)
-            # a track is two people when its clean frames are surely heard as two, a second each (the
-            # segmentation model may give alternating voices one local speaker); else it is one person
-            sure = anchors[confident[offset + anchors]]
-            heard = np.bincount(known[sure], minlength=speakers)
-            if speakers < 2 or np.sort(heard)[-2] < min_split:
-                chosen[active, speaker] = assigned.get((window, speaker), int(np.argmax(heard)))
-                chosen[sure, speaker] = known[sure]  # a short reply the pieces surely hear as another
-        _separate(chosen, distance, single, known)
-        rows, columns = np.nonzero(chosen >= 0)
-        np.add.at(votes, (offset + rows, chosen[rows, columns]), 1.0)
-        taken[window] = set(chosen[rows, columns].tolist())
-    return votes, unanchored, taken
-
-
-def _separate(chosen: np.ndarray, distance: np.ndarray, single: np.ndarray, known: np.ndarray) -> None:
-    """Where two local speakers of a window, active together, got the same speaker, the one whose
-    identity came from farther away takes the nearest other speaker it was heard as alone (or none)."""
-    for frame in np.flatnonzero((chosen[:, 0] >= 0).astype(int) + (chosen[:, 1] >= 0) + (chosen[:, 2] >= 0) >= 2):
-        active = np.flatnonzero(chosen[frame] >= 0)
-        for first in range(active.size):
-            for second in range(first + 1, active.size):
-                a, b = active[first], active[second]
-                if chosen[frame, a] != chosen[frame, b]:
-                    continue
-                far = a if distance[frame, a] > distance[frame, b] else b
-                taken = chosen[frame, a]
-                anchors = np.flatnonzero(single[:, far] & (known >= 0) & (known != taken))
-                if anchors.size == 0:
-                    chosen[frame, far] = -1
-                else:
-                    chosen[frame, far] = known[anchors[np.argmin(np.abs(anchors - frame))]]
-
-
-def _vote_unanchored(waveform, activity, unanchored, taken, step_frames: int, encoder: SpeakerEncoder,
-                     centroids: np.ndarray, votes: np.ndarray) -> None:
-    """Local speakers without a clean frame (short overlapped turns): embed all their frames and
-    vote for the nearest speaker on every frame where they are active."""
-    owners: list[tuple[int, int]] = []
-
-    def features():
-        for window, local in unanchored:
-            begin = window * step_frames * FRAME_STEP_SAMPLES
-            frames = fbank(waveform[begin : begin + WINDOW_SAMPLES])
-            picked = speaker_frames(frames.shape[0], activity[window, :, local].astype(bool))
-            if picked.size >= 20:
-                owners.append((window, local))
-                yield normalized(frames[picked])
-
-    embeddings = encoder.embed_all(features())
-    if not owners:
-        return
-    similarity = normalize(embeddings) @ centroids.T
-    for row, (window, _) in enumerate(owners):
-        used = list(taken.get(window, ()))
-        if len(used) < similarity.shape[1]:
-            similarity[row, used] = -np.inf  # another local speaker of this window is that speaker
-    nearest = np.argmax(similarity, axis=1)
-    total = votes.shape[0]
-    for (window, local), speaker in zip(owners, nearest.tolist()):
-        active = window * step_frames + np.flatnonzero(activity[window, :, local])
-        votes[active[active < total], speaker] += 1.0
-
-
-def _top_speakers(votes: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """1 for each frame's ``count`` speakers with the most votes (and at least one)."""
-    order = np.argsort(-votes, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(votes.shape[1])[None, :], axis=1)
-    return ((ranks < count[:, None]) & (votes > 0)).astype(np.float32)
