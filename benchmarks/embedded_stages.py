@@ -5,8 +5,9 @@
 
 Each recording is diarized twice per preset; the second run is reported (the first one builds
 oneDNN's kernels for new shapes). Times are seconds per second of audio: segmentation, CAM++ on
-the clean pieces, the local speakers' embeddings (CAM++, or the pieces' means under ``fast``),
-local speakers without a solo frame, Silero VAD, and the whole call.
+the clean pieces (with the finer pieces where a change of voice may hide), the local speakers'
+embeddings (CAM++, or the pieces' means under ``fast``), local speakers without a solo frame,
+Silero VAD, and the whole call.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from audar_plugins.backends.embedded.models import Models  # noqa: E402
 
 SETS = {"ami": ami, "librispeech": librispeech_conversations}
 STAGES = {"segmentation": (offline, "_segment"), "pieces": (clean_pieces.CleanPieces, "__init__"),
-          "local speakers": (offline, "_local_embeddings"), "unanchored": (offline, "_vote_unanchored")}
+          "local speakers": (offline, "_local_embeddings"), "unanchored": (offline, "vote_unanchored")}
 
 
 def timed(spent: Counter, name: str, function):

@@ -13,7 +13,7 @@ pytest.importorskip("torch")
 from audar_plugins.activity import SpeakerActivity  # noqa: E402
 from audar_plugins.audio import load_audio  # noqa: E402
 from audar_plugins.backends.base import SpeakerCount, StreamingBackend, StreamingSession  # noqa: E402
-from audar_plugins.backends.embedded import EmbeddedBackend, EmbeddedOptions  # noqa: E402
+from audar_plugins.backends.embedded import EmbeddedBackend, EmbeddedOptions, OfflineSettings  # noqa: E402
 from audar_plugins.errors import InvalidAudioError, InvalidOptionError, SnapshotError  # noqa: E402
 from audar_plugins.evaluation import diarization_error_rate  # noqa: E402
 from audar_plugins.formats.diarization import read_rttm  # noqa: E402
@@ -105,6 +105,13 @@ def test_bad_options_and_devices_are_refused():
         EmbeddedBackend(options={"step": 1.0})  # type: ignore[arg-type]
     with pytest.raises(InvalidOptionError, match="not a torch device"):
         EmbeddedBackend(device="gpu-please")
+    with pytest.raises(InvalidOptionError, match="fine_hop must be at least one model frame"):
+        OfflineSettings(fine_hop=0.0)
+    with pytest.raises(InvalidOptionError, match="hop must be at least one model frame"):
+        OfflineSettings(hop=0.001)
+    with pytest.raises(InvalidOptionError, match="fine_piece must be 0"):
+        OfflineSettings(fine_piece=-1.0)
+    assert OfflineSettings(fine_piece=0.0, fine_hop=0.0).fine_piece == 0.0  # no finer pieces: no hop needed
 
 
 def test_the_models_follow_the_device(embedded):

@@ -42,7 +42,10 @@ def refine_disputed(waveform: np.ndarray, votes: np.ndarray, count: np.ndarray, 
     """Where a change of voice without a pause may lie inside one clean piece, embed pieces ``length``
     frames long every ``hop`` and take ``identity`` and ``margin`` there from them (in place): on one
     person's clean speech where the windows' local speakers vote for different speakers, and within
-    ``reach`` frames of each change of identity inside a clean run. False when there is no such place."""
+    ``reach`` frames of each change of identity inside a clean run. False when no frame changed.
+
+    The finer pieces' margins replace the coarse ones there, so a frame they hear surely enough
+    (``OfflineSettings.min_margin``) can still split a local speaker's track."""
     clean = (count == 1) & (identity >= 0)
     disputed = clean & ((votes > 0).sum(axis=1) >= 2)
     for change in np.flatnonzero(clean[:-1] & clean[1:] & (identity[:-1] != identity[1:])).tolist():
@@ -60,4 +63,4 @@ def refine_disputed(waveform: np.ndarray, votes: np.ndarray, count: np.ndarray, 
     fine_identity, fine_margin = clean_identity(pieces, fine.embeddings @ centroids.T, identity.size)
     changed = disputed & (fine_identity >= 0)
     identity[changed], margin[changed] = fine_identity[changed], fine_margin[changed]
-    return True
+    return bool(changed.any())

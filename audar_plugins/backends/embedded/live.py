@@ -62,7 +62,7 @@ from .local_speakers import (
     speaker_frames,
 )
 from .models import Models
-from .segmentation import WINDOW_SAMPLES, frames_in
+from .segmentation import WINDOW_FRAMES, WINDOW_SAMPLES
 from .speaker_clusters import normalize
 from .speech_edges import EdgeSettings, snap_to_speech, speech_probability_at
 from .vad import VAD_FRAME_DURATION, VAD_FRAME_SAMPLES
@@ -74,7 +74,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LiveSettings", "SegmentationSession"]
 
-FRAMES = frames_in(WINDOW_SAMPLES)
 FRAME_DURATION = FRAME_STEP_SAMPLES / 16_000
 SPEECH = 0.5  # Silero's probability below which a frame is quiet
 BRIDGED = 3  # frames: silences of the model this short do not split a run
@@ -173,8 +172,8 @@ class SegmentationSession(BaseSession):
         activity = multilabel(self.models.segmentation(window[None]))[0]
         first = self._steps * step_frames if until is None else self.emitted_frames
         window_frame = begin // FRAME_STEP_SAMPLES
-        rows = np.clip(np.arange(first, stop) - window_frame, 0, FRAMES - 1)
-        speech = self._speech_at(np.arange(window_frame, window_frame + FRAMES), end, until is not None)
+        rows = np.clip(np.arange(first, stop) - window_frame, 0, WINDOW_FRAMES - 1)
+        speech = self._speech_at(np.arange(window_frame, window_frame + WINDOW_FRAMES), end, until is not None)
         owners = self._match(piece, activity, _pauses(speech, self.settings.min_pause), int(rows[0]),
                              int(rows[-1]) + 1)
         probabilities = np.zeros((stop - first, self.speakers.count), dtype=np.float32)

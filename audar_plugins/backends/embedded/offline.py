@@ -58,6 +58,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...activity import SpeakerActivity, default_labels
+from ...errors import InvalidOptionError
 from .campplus import SpeakerEncoder
 from .clean_identity import clean_identity, refine_disputed
 from .clean_pieces import CleanPieces, cut_pieces
@@ -72,15 +73,19 @@ from .local_speakers import (
     speaker_frames,
 )
 from .models import Models
-from .segmentation import WINDOW_SAMPLES, frames_in
+from .segmentation import WINDOW_FRAMES, WINDOW_SAMPLES
 from .speaker_clusters import cluster, normalize
 from .speech_edges import EdgeSettings, snap_to_speech, speech_probability_at
 from .window_votes import top_speakers, vote_unanchored, window_votes
 
 __all__ = ["OfflineSettings", "diarize_offline"]
 
-FRAMES = frames_in(WINDOW_SAMPLES)  # 589 per window
 FRAME_SECONDS = FRAME_STEP_SAMPLES / 16_000
+
+
+def _frames(seconds: float) -> int:
+    """The number of model frames nearest to ``seconds``."""
+    return int(round(seconds / FRAME_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,14 @@ class OfflineSettings:
     batch: int = 16
     edges: EdgeSettings = EdgeSettings()
 
+    def __post_init__(self) -> None:
+        for name in ("piece", "hop") + (("fine_piece", "fine_hop") if self.fine_piece > 0 else ()):
+            if _frames(getattr(self, name)) < 1:
+                raise InvalidOptionError(f"{name} must be at least one model frame ({FRAME_SECONDS:.3f} s), "
+                                         f"got {getattr(self, name)}")
+        if self.fine_piece < 0:
+            raise InvalidOptionError(f"fine_piece must be 0 (no finer pieces) or positive, got {self.fine_piece}")
+
 
 def diarize_offline(waveform: np.ndarray, models: Models,
                     settings: OfflineSettings = OfflineSettings(), min_speakers: int = 1,
@@ -118,7 +131,7 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     segmentation, encoder = models.segmentation, models.encoder
     samples = waveform.shape[0]
     total = max(1, math.ceil((samples - FRAME_CENTER_SAMPLES) / FRAME_STEP_SAMPLES))  # frames centred in the audio
-    step_frames = max(1, int(round(settings.step / FRAME_SECONDS)))
+    step_frames = max(1, _frames(settings.step))
     activity = _segment(waveform, segmentation, step_frames, settings.batch, progress)
     count = _speaker_count(activity, step_frames, total)
     clean_pieces = CleanPieces(waveform, _pieces(count == 1, settings), total, encoder)
@@ -127,12 +140,12 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     every = max(1, int(round(settings.embedding_step / (step_frames * FRAME_SECONDS))))
     reuse = clean_pieces if settings.reuse_pieces else None
     local, owners, clean_frames = _local_embeddings(waveform, activity, step_frames, every, encoder,
-                                                    int(round(settings.min_local / FRAME_SECONDS)), reuse)
+                                                    _frames(settings.min_local), reuse)
     if not owners and count.any():  # a few words in all: embed whatever little there is
         local, owners, clean_frames = _local_embeddings(waveform, activity, step_frames, 1, encoder, 3, reuse)
     # only local speakers heard alone long enough are points (pyannote's rule: shorter ones are too
     # noisy to find speakers from); when none is, those heard alone longest
-    points = clean_frames >= min(int(round(settings.min_clean / FRAME_SECONDS)), clean_frames.max(initial=0))
+    points = clean_frames >= min(_frames(settings.min_clean), clean_frames.max(initial=0))
     centroids = normalize(cluster(local[points], settings.threshold, min_speakers, max_speakers))
     local = normalize(local)
     windows = np.array([window for window, _ in owners], dtype=np.int64)
@@ -158,7 +171,7 @@ def diarize_offline(waveform: np.ndarray, models: Models,
         progress(0.9)
     assigned = _assign(local @ centroids.T, owners) if owners else {}
 
-    def vote():
+    def vote() -> tuple[np.ndarray, list[tuple[int, int]], dict[int, set[int]]]:
         return window_votes(activity, identity, assigned, step_frames, speakers, total,
                             margin >= settings.min_margin, settings.min_split / FRAME_SECONDS)
 
@@ -192,7 +205,7 @@ def _segment(waveform, segmentation, step_frames: int, batch: int, progress) -> 
     samples = waveform.shape[0]
     step = step_frames * FRAME_STEP_SAMPLES
     count = 1 if samples <= WINDOW_SAMPLES else 1 + math.ceil((samples - WINDOW_SAMPLES) / step)
-    activity = np.zeros((count, FRAMES, 3), dtype=np.uint8)
+    activity = np.zeros((count, WINDOW_FRAMES, 3), dtype=np.uint8)
     for first in range(0, count, batch):
         chosen = range(first, min(first + batch, count))
         windows = np.zeros((len(chosen), WINDOW_SAMPLES), dtype=np.float32)
@@ -207,14 +220,14 @@ def _segment(waveform, segmentation, step_frames: int, batch: int, progress) -> 
 
 def _speaker_count(activity: np.ndarray, step_frames: int, total: int) -> np.ndarray:
     """Each frame's number of speakers: the covering windows' mean count of active local speakers, rounded."""
-    span = (activity.shape[0] - 1) * step_frames + FRAMES
+    span = (activity.shape[0] - 1) * step_frames + WINDOW_FRAMES
     summed = np.zeros(span, dtype=np.float32)
     covered = np.zeros(span, dtype=np.float32)
     per_window = activity.sum(axis=2, dtype=np.float32)
     for window in range(activity.shape[0]):
         offset = window * step_frames
-        summed[offset : offset + FRAMES] += per_window[window]
-        covered[offset : offset + FRAMES] += 1
+        summed[offset : offset + WINDOW_FRAMES] += per_window[window]
+        covered[offset : offset + WINDOW_FRAMES] += 1
     count = np.rint(summed / np.maximum(covered, 1)).astype(np.int64)
     return np.pad(count, (0, max(0, total - span)))[:total]
 
@@ -274,7 +287,7 @@ def _add_unheard(centroids: np.ndarray, local: np.ndarray, windows: np.ndarray, 
     when a member's window has another local speaker that surely is the member's nearest speaker."""
     if centroids.shape[0] == 0 or centroids.shape[0] >= max_speakers:
         return centroids
-    shortest = int(round(settings.min_novel_local / FRAME_SECONDS))
+    shortest = _frames(settings.min_novel_local)
     to_centroids = local @ centroids.T
     similarity, nearest = to_centroids.max(axis=1), to_centroids.argmax(axis=1)
     novel = np.flatnonzero(candidates & (clean_frames >= shortest) & (similarity < settings.max_novel))
@@ -366,10 +379,3 @@ def _assign(similarity: np.ndarray, owners: list[tuple[int, int]]) -> dict[tuple
 def _pieces(clean: np.ndarray, settings: OfflineSettings) -> list[tuple[int, int]]:
     """Frame ranges ``[start, stop)`` to embed: ``piece`` long every ``hop`` inside each clean region."""
     return cut_pieces(clean, _frames(settings.piece), _frames(settings.hop), _frames(settings.min_piece))
-
-
-def _frames(seconds: float) -> int:
-    """The number of model frames nearest to ``seconds``."""
-    return int(round(seconds / FRAME_SECONDS))
-
-

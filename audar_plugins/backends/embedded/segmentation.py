@@ -20,7 +20,7 @@ import numpy as np
 
 from ...errors import BackendLoadError
 
-__all__ = ["FRAME_STEP", "FRAME_DURATION", "POWERSET", "WINDOW_SAMPLES", "Segmentation", "frames_in"]
+__all__ = ["FRAME_STEP", "FRAME_DURATION", "POWERSET", "WINDOW_FRAMES", "WINDOW_SAMPLES", "Segmentation", "frames_in"]
 
 WINDOW_SAMPLES = 160_000
 """The model's window: 10 s at 16 kHz."""
@@ -38,6 +38,10 @@ def frames_in(samples: int) -> int:
     for _ in range(2):
         length = (length // 3) - 4  # pool 3, then a 5-tap convolution
     return length // 3
+
+
+WINDOW_FRAMES = frames_in(WINDOW_SAMPLES)
+"""Output frames of one window: 589."""
 
 
 def _module():

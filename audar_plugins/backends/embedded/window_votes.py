@@ -13,12 +13,11 @@ import numpy as np
 from .campplus import SpeakerEncoder
 from .fbank import fbank, normalized
 from .local_speakers import FRAME_STEP_SAMPLES, alone, speaker_frames
-from .segmentation import WINDOW_SAMPLES, frames_in
+from .segmentation import WINDOW_FRAMES, WINDOW_SAMPLES
 from .speaker_clusters import normalize
 
 __all__ = ["top_speakers", "vote_unanchored", "window_votes"]
 
-FRAMES = frames_in(WINDOW_SAMPLES)
 
 
 def window_votes(activity: np.ndarray, identity: np.ndarray, assigned: dict[tuple[int, int], int], step_frames: int,
@@ -28,11 +27,11 @@ def window_votes(activity: np.ndarray, identity: np.ndarray, assigned: dict[tupl
     the (window, local speaker) pairs that are never alone on a clean frame (no identity to copy);
     and, per window, the speakers its other local speakers were given."""
     votes = np.zeros((total, speakers), dtype=np.float32)
-    unanchored = []
+    unanchored: list[tuple[int, int]] = []
     taken: dict[int, set[int]] = {}
     for window in range(activity.shape[0]):
         offset = window * step_frames
-        frames = min(FRAMES, total - offset)
+        frames = min(WINDOW_FRAMES, total - offset)
         if frames <= 0:
             break
         local = activity[window, :frames]
