@@ -55,9 +55,11 @@ from .fbank import HOP_SAMPLES, fbank, normalized
 from .incremental_speakers import IncrementalSpeakers
 from .local_speakers import (
     FRAME_CENTER_SAMPLES,
+    FRAME_SECONDS,
     FRAME_STEP_SAMPLES,
     alone,
     embedding_frames,
+    frames_for,
     multilabel,
     speaker_frames,
 )
@@ -74,7 +76,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LiveSettings", "SegmentationSession"]
 
-FRAME_DURATION = FRAME_STEP_SAMPLES / 16_000
 SPEECH = 0.5  # Silero's probability below which a frame is quiet
 BRIDGED = 3  # frames: silences of the model this short do not split a run
 
@@ -110,7 +111,7 @@ class LiveSettings:
 
     @property
     def step_frames(self) -> int:
-        return max(1, _frames(self.step))
+        return max(1, frames_for(self.step))
 
 
 class SegmentationSession(BaseSession):
@@ -121,7 +122,7 @@ class SegmentationSession(BaseSession):
 
     def __init__(self, models: Models, settings: LiveSettings = LiveSettings(),
                  max_speakers: float = math.inf) -> None:
-        super().__init__(FRAME_DURATION, {"kind": "segmentation-3.0+campplus", **asdict(settings)})
+        super().__init__(FRAME_SECONDS, {"kind": "segmentation-3.0+campplus", **asdict(settings)})
         self.models = models
         self.settings = settings
         self.speakers = IncrementalSpeakers(settings.max_distance, models.encoder.dimension, max_speakers,
@@ -140,7 +141,7 @@ class SegmentationSession(BaseSession):
     @property
     def latency(self) -> float:
         """Seconds of audio a frame may wait for before it is final (compute aside)."""
-        return self.settings.step_frames * FRAME_DURATION
+        return self.settings.step_frames * FRAME_SECONDS
 
     def _push(self, samples: np.ndarray) -> SpeakerActivity:
         self._audio = np.concatenate([self._audio, samples])
@@ -182,7 +183,7 @@ class SegmentationSession(BaseSession):
             on = np.flatnonzero((activity[rows, local] > 0) & (speakers >= 0))
             probabilities[on, speakers[on]] = 1.0
         probabilities = snap_to_speech(probabilities, self._speech_at(np.arange(first, stop), end, until is not None),
-                                       FRAME_DURATION, self.settings.edges)
+                                       FRAME_SECONDS, self.settings.edges)
         return mark_dominant_voice(probabilities, self._audio[: end - self._audio_start], self.speakers.centroids(),
                                    self.models.encoder, first, self._audio_start)
 
@@ -201,7 +202,7 @@ class SegmentationSession(BaseSession):
         one local speaker in a window, so only who speaks now counts), then by runs (see the module
         docstring)."""
         settings = self.settings
-        min_frames, longest = _frames(settings.min_local), _frames(settings.context)
+        min_frames, longest = frames_for(settings.min_local), frames_for(settings.context)
         recent = np.zeros_like(activity)
         recent[max(0, stop - longest) : stop] = activity[max(0, stop - longest) : stop]
         single = alone(recent)
@@ -217,7 +218,7 @@ class SegmentationSession(BaseSession):
         for local in heard:
             picked = speaker_frames(frames.shape[0], embedding_frames(recent, local, min_frames))
             features.append(normalized(frames[picked]) if picked.size >= 3 else np.zeros((3, 80), np.float32))
-            alone_seconds = single[:, local].sum() * FRAME_DURATION
+            alone_seconds = single[:, local].sum() * FRAME_SECONDS
             long.append(alone_seconds >= settings.min_long)
             separable.append(alone_seconds >= settings.min_separated)
         candidates = self._runs_to_rematch(activity, pauses, first, stop, heard)
@@ -243,7 +244,7 @@ class SegmentationSession(BaseSession):
                          heard: list[int]) -> list[tuple[int, int, int, np.ndarray]]:
         """``(local, start, stop, frames to embed)`` of each run to match on its own: the runs of a
         local speaker with two or more runs in the step, but the one it was matched from."""
-        min_frames, longest = _frames(self.settings.min_run), _frames(self.settings.context)
+        min_frames, longest = frames_for(self.settings.min_run), frames_for(self.settings.context)
         single = alone(activity[:stop])
         candidates = []
         for local in heard:
@@ -306,9 +307,6 @@ class SegmentationSession(BaseSession):
         self.speakers.sums = sums
 
 
-def _frames(seconds: float) -> int:
-    """The number of model frames nearest to ``seconds``."""
-    return int(round(seconds / FRAME_DURATION))
 
 
 def _pauses(speech: np.ndarray, min_pause: float) -> np.ndarray:
@@ -316,7 +314,7 @@ def _pauses(speech: np.ndarray, min_pause: float) -> np.ndarray:
     quiet = speech < SPEECH
     pauses = np.zeros(quiet.shape, dtype=bool)
     for start, stop in runs(quiet):
-        if (stop - start) * FRAME_DURATION >= min_pause:
+        if (stop - start) * FRAME_SECONDS >= min_pause:
             pauses[start:stop] = True
     return pauses
 

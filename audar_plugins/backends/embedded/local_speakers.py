@@ -15,16 +15,25 @@ from .segmentation import POWERSET
 
 __all__ = [
     "FRAME_CENTER_SAMPLES",
+    "FRAME_SECONDS",
     "FRAME_STEP_SAMPLES",
     "alone",
     "embedding_frames",
     "frame_start",
+    "frames_for",
     "multilabel",
     "speaker_frames",
 ]
 
 FRAME_STEP_SAMPLES = 270
 FRAME_CENTER_SAMPLES = 495
+FRAME_SECONDS = FRAME_STEP_SAMPLES / 16_000
+"""Seconds between frames: 16.875 ms."""
+
+
+def frames_for(seconds: float) -> int:
+    """The number of frames nearest to ``seconds``."""
+    return int(round(seconds / FRAME_SECONDS))
 
 
 def frame_start(frame: int) -> int:

@@ -66,9 +66,11 @@ from .dominant_voice import mark_dominant_voice
 from .fbank import fbank, normalized
 from .local_speakers import (
     FRAME_CENTER_SAMPLES,
+    FRAME_SECONDS,
     FRAME_STEP_SAMPLES,
     alone,
     embedding_frames,
+    frames_for,
     multilabel,
     speaker_frames,
 )
@@ -79,13 +81,6 @@ from .speech_edges import EdgeSettings, snap_to_speech, speech_probability_at
 from .window_votes import top_speakers, vote_unanchored, window_votes
 
 __all__ = ["OfflineSettings", "diarize_offline"]
-
-FRAME_SECONDS = FRAME_STEP_SAMPLES / 16_000
-
-
-def _frames(seconds: float) -> int:
-    """The number of model frames nearest to ``seconds``."""
-    return int(round(seconds / FRAME_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -116,7 +111,7 @@ class OfflineSettings:
 
     def __post_init__(self) -> None:
         for name in ("piece", "hop") + (("fine_piece", "fine_hop") if self.fine_piece > 0 else ()):
-            if _frames(getattr(self, name)) < 1:
+            if frames_for(getattr(self, name)) < 1:
                 raise InvalidOptionError(f"{name} must be at least one model frame ({FRAME_SECONDS:.3f} s), "
                                          f"got {getattr(self, name)}")
         if self.fine_piece < 0:
@@ -131,7 +126,7 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     segmentation, encoder = models.segmentation, models.encoder
     samples = waveform.shape[0]
     total = max(1, math.ceil((samples - FRAME_CENTER_SAMPLES) / FRAME_STEP_SAMPLES))  # frames centred in the audio
-    step_frames = max(1, _frames(settings.step))
+    step_frames = max(1, frames_for(settings.step))
     activity = _segment(waveform, segmentation, step_frames, settings.batch, progress)
     count = _speaker_count(activity, step_frames, total)
     clean_pieces = CleanPieces(waveform, _pieces(count == 1, settings), total, encoder)
@@ -140,12 +135,12 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     every = max(1, int(round(settings.embedding_step / (step_frames * FRAME_SECONDS))))
     reuse = clean_pieces if settings.reuse_pieces else None
     local, owners, clean_frames = _local_embeddings(waveform, activity, step_frames, every, encoder,
-                                                    _frames(settings.min_local), reuse)
+                                                    frames_for(settings.min_local), reuse)
     if not owners and count.any():  # a few words in all: embed whatever little there is
         local, owners, clean_frames = _local_embeddings(waveform, activity, step_frames, 1, encoder, 3, reuse)
     # only local speakers heard alone long enough are points (pyannote's rule: shorter ones are too
     # noisy to find speakers from); when none is, those heard alone longest
-    points = clean_frames >= min(_frames(settings.min_clean), clean_frames.max(initial=0))
+    points = clean_frames >= min(frames_for(settings.min_clean), clean_frames.max(initial=0))
     centroids = normalize(cluster(local[points], settings.threshold, min_speakers, max_speakers))
     local = normalize(local)
     windows = np.array([window for window, _ in owners], dtype=np.int64)
@@ -177,8 +172,8 @@ def diarize_offline(waveform: np.ndarray, models: Models,
 
     votes, unanchored, taken = vote()
     if settings.fine_piece > 0 and refine_disputed(
-            waveform, votes, count, identity, margin, centroids, encoder, _frames(settings.piece),
-            _frames(settings.fine_piece), _frames(settings.fine_hop)):
+            waveform, votes, count, identity, margin, centroids, encoder, frames_for(settings.piece),
+            frames_for(settings.fine_piece), frames_for(settings.fine_hop)):
         votes, unanchored, taken = vote()  # on the identity and margins refined in place
     vote_unanchored(waveform, activity, unanchored, taken, step_frames, encoder, centroids, votes)
     probabilities = top_speakers(votes, np.minimum(count, speakers))
@@ -287,7 +282,7 @@ def _add_unheard(centroids: np.ndarray, local: np.ndarray, windows: np.ndarray, 
     when a member's window has another local speaker that surely is the member's nearest speaker."""
     if centroids.shape[0] == 0 or centroids.shape[0] >= max_speakers:
         return centroids
-    shortest = _frames(settings.min_novel_local)
+    shortest = frames_for(settings.min_novel_local)
     to_centroids = local @ centroids.T
     similarity, nearest = to_centroids.max(axis=1), to_centroids.argmax(axis=1)
     novel = np.flatnonzero(candidates & (clean_frames >= shortest) & (similarity < settings.max_novel))
@@ -378,4 +373,4 @@ def _assign(similarity: np.ndarray, owners: list[tuple[int, int]]) -> dict[tuple
 
 def _pieces(clean: np.ndarray, settings: OfflineSettings) -> list[tuple[int, int]]:
     """Frame ranges ``[start, stop)`` to embed: ``piece`` long every ``hop`` inside each clean region."""
-    return cut_pieces(clean, _frames(settings.piece), _frames(settings.hop), _frames(settings.min_piece))
+    return cut_pieces(clean, frames_for(settings.piece), frames_for(settings.hop), frames_for(settings.min_piece))
