@@ -46,7 +46,7 @@ pieces of step 3 cover takes their mean embedding instead (:class:`.clean_pieces
 each clean second is embedded once, for about half the time.
 
 Memory: the audio, plus 589 x 3 bytes of activity per window, one embedding per piece, and
-features of at most about 60,000 frames at a time.
+CAM++ features of at most about 200,000 frames (64 MB) at a time (:meth:`.SpeakerEncoder.embed_all`).
 """
 
 from __future__ import annotations
