@@ -55,7 +55,6 @@ from .fbank import HOP_SAMPLES, fbank, normalized
 from .incremental_speakers import IncrementalSpeakers
 from .local_speakers import (
     FRAME_CENTER_SAMPLES,
-    FRAME_SECONDS,
     FRAME_STEP_SAMPLES,
     alone,
     embedding_frames,
@@ -64,7 +63,7 @@ from .local_speakers import (
     speaker_frames,
 )
 from .models import Models
-from .segmentation import WINDOW_FRAMES, WINDOW_SAMPLES
+from .segmentation import FRAME_STEP, WINDOW_FRAMES, WINDOW_SAMPLES
 from .speaker_clusters import normalize
 from .speech_edges import EdgeSettings, snap_to_speech, speech_probability_at
 from .vad import VAD_FRAME_DURATION, VAD_FRAME_SAMPLES
@@ -122,7 +121,7 @@ class SegmentationSession(BaseSession):
 
     def __init__(self, models: Models, settings: LiveSettings = LiveSettings(),
                  max_speakers: float = math.inf) -> None:
-        super().__init__(FRAME_SECONDS, {"kind": "segmentation-3.0+campplus", **asdict(settings)})
+        super().__init__(FRAME_STEP, {"kind": "segmentation-3.0+campplus", **asdict(settings)})
         self.models = models
         self.settings = settings
         self.speakers = IncrementalSpeakers(settings.max_distance, models.encoder.dimension, max_speakers,
@@ -141,7 +140,7 @@ class SegmentationSession(BaseSession):
     @property
     def latency(self) -> float:
         """Seconds of audio a frame may wait for before it is final (compute aside)."""
-        return self.settings.step_frames * FRAME_SECONDS
+        return self.settings.step_frames * FRAME_STEP
 
     def _push(self, samples: np.ndarray) -> SpeakerActivity:
         self._audio = np.concatenate([self._audio, samples])
@@ -183,7 +182,7 @@ class SegmentationSession(BaseSession):
             on = np.flatnonzero((activity[rows, local] > 0) & (speakers >= 0))
             probabilities[on, speakers[on]] = 1.0
         probabilities = snap_to_speech(probabilities, self._speech_at(np.arange(first, stop), end, until is not None),
-                                       FRAME_SECONDS, self.settings.edges)
+                                       FRAME_STEP, self.settings.edges)
         return mark_dominant_voice(probabilities, self._audio[: end - self._audio_start], self.speakers.centroids(),
                                    self.models.encoder, first, self._audio_start)
 
@@ -218,7 +217,7 @@ class SegmentationSession(BaseSession):
         for local in heard:
             picked = speaker_frames(frames.shape[0], embedding_frames(recent, local, min_frames))
             features.append(normalized(frames[picked]) if picked.size >= 3 else np.zeros((3, 80), np.float32))
-            alone_seconds = single[:, local].sum() * FRAME_SECONDS
+            alone_seconds = single[:, local].sum() * FRAME_STEP
             long.append(alone_seconds >= settings.min_long)
             separable.append(alone_seconds >= settings.min_separated)
         candidates = self._runs_to_rematch(activity, pauses, first, stop, heard)
@@ -307,14 +306,12 @@ class SegmentationSession(BaseSession):
         self.speakers.sums = sums
 
 
-
-
 def _pauses(speech: np.ndarray, min_pause: float) -> np.ndarray:
     """Frames inside runs of ``min_pause`` seconds or more where Silero's ``speech`` probability is low."""
     quiet = speech < SPEECH
     pauses = np.zeros(quiet.shape, dtype=bool)
     for start, stop in runs(quiet):
-        if (stop - start) * FRAME_SECONDS >= min_pause:
+        if (stop - start) * FRAME_STEP >= min_pause:
             pauses[start:stop] = True
     return pauses
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .segmentation import POWERSET
+from .segmentation import FRAME_STEP, POWERSET
 
 __all__ = [
     "FRAME_CENTER_SAMPLES",
-    "FRAME_SECONDS",
     "FRAME_STEP_SAMPLES",
     "alone",
     "embedding_frames",
@@ -27,13 +26,11 @@ __all__ = [
 
 FRAME_STEP_SAMPLES = 270
 FRAME_CENTER_SAMPLES = 495
-FRAME_SECONDS = FRAME_STEP_SAMPLES / 16_000
-"""Seconds between frames: 16.875 ms."""
 
 
 def frames_for(seconds: float) -> int:
     """The number of frames nearest to ``seconds``."""
-    return int(round(seconds / FRAME_SECONDS))
+    return int(round(seconds / FRAME_STEP))
 
 
 def frame_start(frame: int) -> int:

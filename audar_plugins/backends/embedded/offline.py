@@ -66,7 +66,6 @@ from .dominant_voice import mark_dominant_voice
 from .fbank import fbank, normalized
 from .local_speakers import (
     FRAME_CENTER_SAMPLES,
-    FRAME_SECONDS,
     FRAME_STEP_SAMPLES,
     alone,
     embedding_frames,
@@ -75,7 +74,7 @@ from .local_speakers import (
     speaker_frames,
 )
 from .models import Models
-from .segmentation import WINDOW_FRAMES, WINDOW_SAMPLES
+from .segmentation import FRAME_STEP, WINDOW_FRAMES, WINDOW_SAMPLES
 from .speaker_clusters import cluster, normalize
 from .speech_edges import EdgeSettings, snap_to_speech, speech_probability_at
 from .window_votes import top_speakers, vote_unanchored, window_votes
@@ -112,7 +111,7 @@ class OfflineSettings:
     def __post_init__(self) -> None:
         for name in ("piece", "hop") + (("fine_piece", "fine_hop") if self.fine_piece > 0 else ()):
             if frames_for(getattr(self, name)) < 1:
-                raise InvalidOptionError(f"{name} must be at least one model frame ({FRAME_SECONDS:.3f} s), "
+                raise InvalidOptionError(f"{name} must be at least one model frame ({FRAME_STEP:.3f} s), "
                                          f"got {getattr(self, name)}")
         if self.fine_piece < 0:
             raise InvalidOptionError(f"fine_piece must be 0 (no finer pieces) or positive, got {self.fine_piece}")
@@ -132,7 +131,7 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     clean_pieces = CleanPieces(waveform, _pieces(count == 1, settings), total, encoder)
     pieces, embeddings = clean_pieces.ranges, clean_pieces.embeddings
     start = (FRAME_CENTER_SAMPLES - FRAME_STEP_SAMPLES / 2) / 16_000
-    every = max(1, int(round(settings.embedding_step / (step_frames * FRAME_SECONDS))))
+    every = max(1, int(round(settings.embedding_step / (step_frames * FRAME_STEP))))
     reuse = clean_pieces if settings.reuse_pieces else None
     local, owners, clean_frames = _local_embeddings(waveform, activity, step_frames, every, encoder,
                                                     frames_for(settings.min_local), reuse)
@@ -147,7 +146,7 @@ def diarize_offline(waveform: np.ndarray, models: Models,
     centroids = _add_unheard(centroids, local, windows, clean_frames, ~points, settings, max_speakers)
     speakers = centroids.shape[0]
     if speakers == 0:
-        return SpeakerActivity(np.zeros((total, 0), dtype=np.float32), FRAME_SECONDS, start)
+        return SpeakerActivity(np.zeros((total, 0), dtype=np.float32), FRAME_STEP, start)
     identity = np.full(total, -1, dtype=np.int64)
     margin = np.zeros(total)
     if pieces:
@@ -157,7 +156,7 @@ def diarize_offline(waveform: np.ndarray, models: Models,
             speakers = centroids.shape[0]
         identity, margin = clean_identity(pieces, embeddings @ centroids.T, total)
         # a speaker the clean speech hardly goes to was a stray cluster: give its pieces to the others
-        heard = np.bincount(identity[identity >= 0], minlength=speakers) * FRAME_SECONDS
+        heard = np.bincount(identity[identity >= 0], minlength=speakers) * FRAME_STEP
         keep = heard >= settings.min_speaker_speech
         if 0 < keep.sum() < speakers and keep.sum() >= min_speakers:
             centroids, speakers = centroids[keep], int(keep.sum())
@@ -168,7 +167,7 @@ def diarize_offline(waveform: np.ndarray, models: Models,
 
     def vote() -> tuple[np.ndarray, list[tuple[int, int]], dict[int, set[int]]]:
         return window_votes(activity, identity, assigned, step_frames, speakers, total,
-                            margin >= settings.min_margin, settings.min_split / FRAME_SECONDS)
+                            margin >= settings.min_margin, settings.min_split / FRAME_STEP)
 
     votes, unanchored, taken = vote()
     if settings.fine_piece > 0 and refine_disputed(
@@ -177,14 +176,14 @@ def diarize_offline(waveform: np.ndarray, models: Models,
         votes, unanchored, taken = vote()  # on the identity and margins refined in place
     vote_unanchored(waveform, activity, unanchored, taken, step_frames, encoder, centroids, votes)
     probabilities = top_speakers(votes, np.minimum(count, speakers))
-    times = start + FRAME_SECONDS * (np.arange(total) + 0.5)
+    times = start + FRAME_STEP * (np.arange(total) + 0.5)
     probabilities = snap_to_speech(probabilities, speech_probability_at(models.vad(waveform), times),
-                                   FRAME_SECONDS, settings.edges)
+                                   FRAME_STEP, settings.edges)
     probabilities = mark_dominant_voice(probabilities, waveform, centroids, encoder)
     order = _arrival_order(probabilities)
     if progress is not None:
         progress(1.0)
-    return SpeakerActivity(probabilities[:, order], FRAME_SECONDS, start, default_labels(speakers),
+    return SpeakerActivity(probabilities[:, order], FRAME_STEP, start, default_labels(speakers),
                            embeddings=centroids[order])
 
 
@@ -302,7 +301,7 @@ def _add_unheard(centroids: np.ndarray, local: np.ndarray, windows: np.ndarray, 
         beside = np.flatnonzero((windows == windows[member]) & (np.arange(len(windows)) != member))
         separated[group] |= bool((to_centroids[beside, nearest[member]] >= settings.min_same).any())
     added = [normalize(local[novel[labels == group]].mean(axis=0)) for group in np.argsort(-heard)
-             if group > 0 and ((heard[group] * FRAME_SECONDS >= settings.min_clean and (labels == group).sum() >= 2)
+             if group > 0 and ((heard[group] * FRAME_STEP >= settings.min_clean and (labels == group).sum() >= 2)
                                or closest[group] < settings.max_lone_novel or separated[group])]
     room = int(min(max_speakers, centroids.shape[0] + len(added))) - centroids.shape[0]
     return np.concatenate([centroids, np.array(added[:room]).reshape(-1, centroids.shape[1])]).astype(np.float32)
@@ -334,7 +333,7 @@ def _split_lone_tracks(centroids: np.ndarray, tracks: np.ndarray, embeddings: np
             continue
         groups = fcluster(linkage(embeddings[rows], method="average", metric="cosine"), 1 - settings.max_novel,
                           criterion="distance")
-        heard = [_covered([pieces[row] for row in rows[groups == group]]) * FRAME_SECONDS
+        heard = [_covered([pieces[row] for row in rows[groups == group]]) * FRAME_STEP
                  for group in range(1, groups.max() + 1)]
         large = [group + 1 for group in np.argsort(heard)[::-1] if heard[group] >= settings.min_split_speaker]
         if len(large) < 2:

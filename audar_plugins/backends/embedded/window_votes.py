@@ -19,7 +19,6 @@ from .speaker_clusters import normalize
 __all__ = ["top_speakers", "vote_unanchored", "window_votes"]
 
 
-
 def window_votes(activity: np.ndarray, identity: np.ndarray, assigned: dict[tuple[int, int], int], step_frames: int,
                  speakers: int, total: int, confident: np.ndarray, min_split: float
                  ) -> tuple[np.ndarray, list[tuple[int, int]], dict[int, set[int]]]:
